@@ -1,1 +1,37 @@
-//! placeholder
+//! Real `redis-server` processes and network faults for tests.
+//!
+//! Tests of the manager and the gateway run against real servers, never mocks. Every
+//! server gets free ports and a private temp dir, and dies with its handle (or with the
+//! test binary), so tests can run in parallel threads without interfering.
+//!
+//! Map:
+//! - `options`  — [`ServerOptions`]: what kind of server a test wants (socket, AOF, auth, ACL, TLS).
+//! - `server`   — [`RedisServer`]: one process; start, stop, kill, restart, pause, resume, cli.
+//! - `ports`    — [`free_port`]: free loopback ports outside the kernel's ephemeral range.
+//! - `proxy`    — [`FaultProxy`]: loopback TCP proxy that cuts, blackholes or delays traffic.
+//! - `relay`    — the proxy's per-connection pumps and the shared fault mode.
+//! - `tls`      — [`TlsServer`], [`TlsFiles`]: per-test CA, server and client certificates.
+//! - `resp`     — [`RespClient`], [`Value`]: tiny blocking RESP2 client for probes and raw tests.
+//! - `endpoint` — how to reach one server: URLs, `redis-cli` args, readiness probe.
+//! - `config`   — renders options into a `redis.conf`.
+//! - `spawn`    — forks children from one long-lived thread with `PDEATHSIG`, so none outlive the test binary.
+//! - `cli`      — runs `redis-cli` with a deadline.
+
+mod cli;
+mod config;
+mod endpoint;
+mod options;
+mod ports;
+mod proxy;
+mod relay;
+mod resp;
+mod server;
+mod spawn;
+mod tls;
+
+pub use options::ServerOptions;
+pub use ports::free_port;
+pub use proxy::FaultProxy;
+pub use resp::{RespClient, Value};
+pub use server::RedisServer;
+pub use tls::{TlsFiles, TlsServer, write_unrelated_ca};
