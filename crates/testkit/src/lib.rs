@@ -11,6 +11,10 @@
 //! - `proxy`    — [`FaultProxy`]: loopback TCP proxy that cuts, blackholes or delays traffic.
 //! - `relay`    — the proxy's per-connection pumps and the shared fault mode.
 //! - `tls`      — [`TlsServer`], [`TlsFiles`]: per-test CA, server and client certificates.
+//! - `cluster`  — [`RedisCluster`]: a real cluster of servers; failover and slot migration.
+//! - `slot`     — [`key_slot`]: CRC16 hash slots, to pick keys that live on a given node.
+//! - `sentinel` — [`SentinelSetup`]: primary, replica and three sentinels; failover.
+//! - `wait`     — polling a condition with a deadline (cluster/sentinel convergence).
 //! - `resp`     — [`RespClient`], [`Value`]: tiny blocking RESP2 client for probes and raw tests.
 //! - `endpoint` — how to reach one server: URLs, `redis-cli` args, readiness probe.
 //! - `config`   — renders options into a `redis.conf`.
@@ -18,6 +22,7 @@
 //! - `cli`      — runs `redis-cli` with a deadline.
 
 mod cli;
+mod cluster;
 mod config;
 mod endpoint;
 mod options;
@@ -25,13 +30,19 @@ mod ports;
 mod proxy;
 mod relay;
 mod resp;
+mod sentinel;
 mod server;
+mod slot;
 mod spawn;
 mod tls;
+mod wait;
 
+pub use cluster::{ClusterNode, NODE_TIMEOUT_MS, RedisCluster};
 pub use options::ServerOptions;
 pub use ports::free_port;
 pub use proxy::FaultProxy;
 pub use resp::{RespClient, Value};
+pub use sentinel::{MASTER_NAME, SentinelSetup};
 pub use server::RedisServer;
+pub use slot::{SLOTS, key_in_slot, key_slot};
 pub use tls::{TlsFiles, TlsServer, write_unrelated_ca};

@@ -92,15 +92,13 @@ impl ServerOptions {
         self
     }
 
-    /// `cluster-enabled yes` with a private cluster bus port; used by the cluster setup.
-    #[allow(dead_code)] // Used by the cluster module, added next.
+    /// `cluster-enabled yes` with a private cluster bus port; used by [`crate::RedisCluster`].
     pub(crate) fn cluster(mut self, yes: bool) -> Self {
         self.cluster = yes;
         self
     }
 
-    /// Run as a sentinel (`redis-server <conf> --sentinel`); used by the sentinel setup.
-    #[allow(dead_code)] // Used by the sentinel module, added next.
+    /// Run as a sentinel (`redis-server <conf> --sentinel`); used by [`crate::SentinelSetup`].
     pub(crate) fn sentinel(mut self, yes: bool) -> Self {
         self.sentinel = yes;
         self

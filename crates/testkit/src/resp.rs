@@ -104,29 +104,37 @@ impl RespClient {
     }
 
     /// Sends one command and reads its reply. Error replies come back as [`Value::Error`].
-    pub fn command(&mut self, args: &[&str]) -> io::Result<Value> {
+    /// Arguments may be `&str` or byte slices (binary keys).
+    pub fn command<A: AsRef<[u8]>>(&mut self, args: &[A]) -> io::Result<Value> {
         self.send(args)?;
         self.read_value()
     }
 
     /// Like [`RespClient::command`] but an error reply becomes an `io::Error` naming the
     /// command, for admin calls that are expected to succeed.
-    pub fn command_ok(&mut self, args: &[&str]) -> io::Result<Value> {
+    pub fn command_ok<A: AsRef<[u8]>>(&mut self, args: &[A]) -> io::Result<Value> {
         match self.command(args)? {
-            Value::Error(e) => Err(io::Error::other(format!(
-                "redis replied to {:?}: {e}",
-                args.join(" ")
-            ))),
+            Value::Error(e) => {
+                let cmd: Vec<_> = args
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a.as_ref()).into_owned())
+                    .collect();
+                Err(io::Error::other(format!(
+                    "redis replied to {:?}: {e}",
+                    cmd.join(" ")
+                )))
+            }
             v => Ok(v),
         }
     }
 
     /// Writes one command without waiting for the reply (for pipelining or hang tests).
-    pub fn send(&mut self, args: &[&str]) -> io::Result<()> {
+    pub fn send<A: AsRef<[u8]>>(&mut self, args: &[A]) -> io::Result<()> {
         let mut out = format!("*{}\r\n", args.len()).into_bytes();
         for a in args {
+            let a = a.as_ref();
             out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a.as_bytes());
+            out.extend_from_slice(a);
             out.extend_from_slice(b"\r\n");
         }
         self.io.get_mut().write_all(&out)
