@@ -1,0 +1,187 @@
+//! The one choke point every Redis command passes through.
+//!
+//! ```text
+//! ready ─▶ breaker ─▶ in-flight limit ─▶ timeout(I/O) ─▶ classify ─▶ breaker/supervisor/metrics
+//! ```
+//!
+//! * **ready**: an atomic load; not ready is `NotReady` at once, never a wait.
+//! * **breaker**: one atomic load while closed; open is `CircuitOpen` without any I/O.
+//! * **limit**: an atomic counter; past `max_in_flight` is `Overloaded` at once (no queue).
+//! * **timeout**: every call has a deadline (a blocking command: its block time plus a margin).
+//! * **classify**: redis-rs errors become [`Error`] kinds. Connection errors ask the supervisor
+//!   to replace the connection; `timeouts_before_reconnect` consecutive timeouts do too (that
+//!   is how a half-open socket is caught). Reply errors touch neither.
+//!
+//! The hot path allocates nothing and takes no lock.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+
+use crate::breaker::{Admission, Verdict};
+use crate::connection::Conn;
+use crate::error::{Error, Outcome, Result};
+use crate::manager::{Inner, RedisManager};
+
+/// Where a call gets its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The shared multiplexed connection.
+    Shared,
+    /// A dedicated connection from the small pool (blocking commands, WATCH).
+    Dedicated,
+}
+
+struct InFlight<'a>(&'a Inner);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl RedisManager {
+    /// Runs `f` on the shared connection through the whole pipeline.
+    #[inline]
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        op: &'static str,
+        timeout: Duration,
+        f: F,
+    ) -> Result<T>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        self.run_on(Source::Shared, op, timeout, f).await
+    }
+
+    /// Runs `f` through the whole pipeline on the chosen connection source.
+    pub(crate) async fn run_on<T, F, Fut>(
+        &self,
+        source: Source,
+        op: &'static str,
+        timeout: Duration,
+        f: F,
+    ) -> Result<T>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let inner = &*self.inner;
+        let started = Instant::now();
+
+        // 1. ready
+        let (conn, generation) = match self.current() {
+            Ok(c) => c,
+            Err(e) => return Err(self.refuse(op, e, started)),
+        };
+        // 2. breaker
+        let admission = match inner.breaker.admit() {
+            Ok(a) => a,
+            Err(retry_after) => {
+                return Err(self.refuse(op, Error::CircuitOpen { retry_after }, started));
+            }
+        };
+        // 3. in-flight limit
+        let limit = inner.config.max_in_flight;
+        if inner.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
+            inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+            inner.breaker.record(admission, Verdict::Ignore);
+            return Err(self.refuse(op, Error::Overloaded { limit }, started));
+        }
+        let _in_flight = InFlight(inner);
+
+        // 4. deadline around the I/O
+        let span = tracing::debug_span!("redis.command", db.operation.name = op);
+        let io = async {
+            match source {
+                Source::Shared => f(conn).await.map_err(Error::from),
+                Source::Dedicated => self.on_dedicated(f).await,
+            }
+        };
+        let result = match tokio::time::timeout(timeout, io.instrument(span)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout { op, after: timeout }),
+        };
+
+        // 5. classify and account
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(e) => e.outcome(),
+        };
+        self.account(admission, generation, op, outcome, &result, started);
+        result
+    }
+
+    async fn on_dedicated<T, F, Fut>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let lease = self.inner.pool.acquire(&self.inner.connector).await?;
+        let result = f(lease.conn()).await.map_err(Error::from);
+        match &result {
+            Err(e) if e.is_unavailable() || matches!(e, Error::Decode(_)) => lease.discard(),
+            _ => lease.release(),
+        }
+        result
+    }
+
+    #[inline]
+    fn account<T>(
+        &self,
+        admission: Admission,
+        generation: u64,
+        op: &'static str,
+        outcome: Outcome,
+        result: &Result<T>,
+        started: Instant,
+    ) {
+        let inner = &*self.inner;
+        let verdict = if outcome.is_breaker_failure() {
+            Verdict::Failure
+        } else {
+            Verdict::Success
+        };
+        inner.breaker.record(admission, verdict);
+        match outcome {
+            Outcome::Timeout => {
+                let n = inner.consecutive_timeouts.fetch_add(1, Ordering::AcqRel) + 1;
+                if n >= inner.config.timeouts_before_reconnect {
+                    inner.consecutive_timeouts.store(0, Ordering::Release);
+                    inner.request_replace(generation, "consecutive timeouts");
+                }
+            }
+            Outcome::ConnectionError => inner.request_replace(generation, "connection error"),
+            _ => {
+                if inner.consecutive_timeouts.load(Ordering::Relaxed) != 0 {
+                    inner.consecutive_timeouts.store(0, Ordering::Relaxed);
+                }
+            }
+        }
+        if let Err(e) = result
+            && outcome != Outcome::ReplyError
+        {
+            inner.set_last_error(&inner.last_error, e.to_string());
+        }
+        inner.counters.by_outcome[outcome.index()].fetch_add(1, Ordering::Relaxed);
+        inner
+            .metrics
+            .record(op, outcome, started.elapsed().as_secs_f64());
+    }
+
+    /// Accounts for a call refused before any I/O and returns its error.
+    #[cold]
+    fn refuse(&self, op: &'static str, err: Error, started: Instant) -> Error {
+        let outcome = err.outcome();
+        let inner = &*self.inner;
+        inner.counters.by_outcome[outcome.index()].fetch_add(1, Ordering::Relaxed);
+        inner
+            .metrics
+            .record(op, outcome, started.elapsed().as_secs_f64());
+        err
+    }
+}

@@ -1,0 +1,51 @@
+//! The typed command surface of [`RedisManager`](crate::RedisManager).
+//!
+//! Each method builds a redis-rs `Cmd` and hands it to the choke point; none of them talks to
+//! a connection directly. A missing key is `Ok(None)` (or an empty collection), never an error.
+//! Keys are checked for size before anything is sent.
+
+mod collections;
+mod exec;
+mod streams;
+mod strings;
+
+pub use exec::ScanStream;
+pub use streams::StreamEntry;
+pub use strings::{SetCondition, SetOptions, Ttl};
+
+use redis::{Cmd, FromRedisValue};
+
+use crate::error::{Error, Result};
+use crate::manager::RedisManager;
+
+/// The largest key the manager will send (Redis allows 512 MiB; nobody means that).
+pub const MAX_KEY_LEN: usize = 64 * 1024;
+
+pub(crate) fn check_key(key: &str) -> Result<()> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(Error::InvalidKey(format!(
+            "key of {} bytes exceeds the {MAX_KEY_LEN}-byte limit",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_keys(keys: &[&str]) -> Result<()> {
+    if keys.is_empty() {
+        return Err(Error::InvalidKey("no keys given".into()));
+    }
+    keys.iter().try_for_each(|k| check_key(k))
+}
+
+impl RedisManager {
+    /// Sends one command on the shared connection with the default deadline.
+    #[inline]
+    pub(crate) async fn query<T: FromRedisValue>(&self, op: &'static str, cmd: Cmd) -> Result<T> {
+        let timeout = self.inner.config.command_timeout;
+        self.run(op, timeout, move |mut conn| async move {
+            cmd.query_async(&mut conn).await
+        })
+        .await
+    }
+}

@@ -1,0 +1,283 @@
+//! The connection layer: turns a [`Config`] into a live connection, whatever the topology.
+//!
+//! The choke point only sees [`Conn`], which is either one multiplexed connection (a
+//! standalone server or the primary a Sentinel named) or a cluster connection. Both implement
+//! redis-rs's `ConnectionLike`, so commands, pipelines and scripts are sent the same way and
+//! every store works unchanged on a cluster. This is the only module that constructs redis-rs
+//! clients.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncConnectionConfig, Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
+use redis::{Pipeline, RedisConnectionInfo, RedisFuture, Value};
+
+use crate::config::{Config, ServerAddr, Topology};
+use crate::error::{Error, Result};
+
+/// A live connection the choke point can send through. Cloning is cheap (handles to the same
+/// socket(s)).
+#[derive(Clone)]
+pub enum Conn {
+    /// One multiplexed connection to a standalone server or a Sentinel-named primary.
+    Single(MultiplexedConnection),
+    /// A Redis Cluster connection (routes by slot, follows MOVED/ASK).
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// Knows how to reach the deployment; holds no connection itself.
+pub(crate) struct Connector {
+    config: Arc<Config>,
+    tls_certs: Option<redis::TlsCertificates>,
+}
+
+impl Connector {
+    /// Prepares everything that can fail without I/O (TLS files are read here, so a missing CA
+    /// file is a config error at start-up rather than an endless reconnect loop).
+    pub(crate) fn new(config: Arc<Config>) -> Result<Self> {
+        let tls_certs = match &config.tls {
+            None => None,
+            Some(tls) => {
+                let read = |field: &str, path: &std::path::Path| {
+                    std::fs::read(path).map_err(|e| {
+                        Error::config(field, format!("cannot read {}: {e}", path.display()))
+                    })
+                };
+                let root_cert = tls
+                    .ca_file
+                    .as_deref()
+                    .map(|p| read("ca_file", p))
+                    .transpose()?;
+                let client_tls = match (&tls.cert_file, &tls.key_file) {
+                    (Some(c), Some(k)) => Some(redis::ClientTlsConfig {
+                        client_cert: read("cert_file", c)?,
+                        client_key: read("key_file", k)?,
+                    }),
+                    _ => None,
+                };
+                Some(redis::TlsCertificates {
+                    client_tls,
+                    root_cert,
+                })
+            }
+        };
+        Ok(Connector { config, tls_certs })
+    }
+
+    fn redis_info(&self) -> RedisConnectionInfo {
+        let mut info = RedisConnectionInfo::default().set_db(self.config.db);
+        if let Some(user) = &self.config.username {
+            info = info.set_username(user);
+        }
+        if let Some(pass) = &self.config.password {
+            info = info.set_password(pass.expose());
+        }
+        info
+    }
+
+    fn connection_addr(&self, addr: &ServerAddr) -> ConnectionAddr {
+        match addr {
+            ServerAddr::Unix(path) => ConnectionAddr::Unix(path.clone()),
+            ServerAddr::Tcp { host, port } if self.config.tls.is_some() => ConnectionAddr::TcpTls {
+                host: host.clone(),
+                port: *port,
+                insecure: false,
+                tls_params: None,
+            },
+            ServerAddr::Tcp { host, port } => ConnectionAddr::Tcp(host.clone(), *port),
+        }
+    }
+
+    fn connection_info(&self, addr: &ServerAddr) -> Result<ConnectionInfo> {
+        Ok(self
+            .connection_addr(addr)
+            .into_connection_info()?
+            .set_redis_settings(self.redis_info()))
+    }
+
+    fn client_for(&self, addr: &ServerAddr) -> Result<redis::Client> {
+        let info = self.connection_info(addr)?;
+        let client = match &self.tls_certs {
+            Some(certs) => redis::Client::build_with_tls(info, certs.clone())?,
+            None => redis::Client::open(info)?,
+        };
+        Ok(client)
+    }
+
+    fn async_config(&self) -> AsyncConnectionConfig {
+        // Our own choke point owns the per-command deadline; a second timer inside redis-rs
+        // would only cost CPU on every command.
+        AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.config.connect_timeout))
+            .set_response_timeout(None)
+    }
+
+    /// Opens one new connection, handshake included. Used by the supervisor for the shared
+    /// connection and by the dedicated pool.
+    pub(crate) async fn connect(&self) -> Result<(Conn, ServerAddr)> {
+        match &self.config.topology {
+            Topology::Standalone(addr) => {
+                let conn = self.connect_single(addr).await?;
+                Ok((Conn::Single(conn), addr.clone()))
+            }
+            Topology::Sentinel {
+                sentinels,
+                master_name,
+            } => {
+                let primary = self.discover_primary(sentinels, master_name).await?;
+                let mut conn = self.connect_single(&primary).await?;
+                let role: Vec<Value> = redis::cmd("ROLE").query_async(&mut conn).await?;
+                match role.first() {
+                    Some(Value::BulkString(r)) if r.as_slice() == b"master" => {}
+                    _ => {
+                        return Err(Error::Connection(format!(
+                            "sentinel named {primary} as primary of {master_name}, but it is not a master"
+                        )));
+                    }
+                }
+                Ok((Conn::Single(conn), primary))
+            }
+            Topology::Cluster(nodes) => {
+                let infos = nodes
+                    .iter()
+                    .map(|n| self.connection_info(n))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut builder = redis::cluster::ClusterClientBuilder::new(infos)
+                    .connection_timeout(self.config.connect_timeout)
+                    .response_timeout(self.config.command_timeout)
+                    .retries(3);
+                if let Some(user) = &self.config.username {
+                    builder = builder.username(user);
+                }
+                if let Some(pass) = &self.config.password {
+                    builder = builder.password(pass.expose());
+                }
+                if let Some(certs) = &self.tls_certs {
+                    builder = builder.tls(redis::TlsMode::Secure).certs(certs.clone());
+                }
+                let client = builder.build()?;
+                let conn = client.get_async_connection().await?;
+                Ok((Conn::Cluster(conn), nodes[0].clone()))
+            }
+        }
+    }
+
+    async fn connect_single(&self, addr: &ServerAddr) -> Result<MultiplexedConnection> {
+        let client = self.client_for(addr)?;
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&self.async_config())
+            .await?;
+        Ok(conn)
+    }
+
+    /// A dedicated pub/sub connection to the current primary (standalone or sentinel).
+    pub(crate) async fn pubsub(&self, primary: &ServerAddr) -> Result<redis::aio::PubSub> {
+        let client = self.client_for(primary)?;
+        Ok(client.get_async_pubsub().await?)
+    }
+
+    /// Asks each sentinel in turn for the current primary of `master_name`.
+    async fn discover_primary(
+        &self,
+        sentinels: &[ServerAddr],
+        master_name: &str,
+    ) -> Result<ServerAddr> {
+        let mut last_err = Error::Connection("no sentinel answered".into());
+        for sentinel in sentinels {
+            let info = ConnectionAddr::Tcp(sentinel_host(sentinel), sentinel_port(sentinel))
+                .into_connection_info()?;
+            let attempt = async {
+                let client = redis::Client::open(info)?;
+                let mut conn = client
+                    .get_multiplexed_async_connection_with_config(&self.async_config())
+                    .await?;
+                let addr: Option<(String, u16)> = redis::cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(master_name)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok::<_, Error>(addr)
+            };
+            match tokio::time::timeout(self.config.connect_timeout, attempt).await {
+                Ok(Ok(Some((host, port)))) => return Ok(ServerAddr::Tcp { host, port }),
+                Ok(Ok(None)) => {
+                    last_err = Error::Connection(format!(
+                        "sentinel {sentinel} does not know master {master_name:?}"
+                    ));
+                }
+                Ok(Err(e)) => last_err = e,
+                Err(_) => {
+                    last_err = Error::Connection(format!("sentinel {sentinel} timed out"));
+                }
+            }
+        }
+        Err(last_err)
+    }
+
+    /// The address a cheap TCP probe can watch while reconnecting, if there is exactly one.
+    pub(crate) fn probe_target(&self) -> Option<ServerAddr> {
+        match &self.config.topology {
+            Topology::Standalone(addr) => Some(addr.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn sentinel_host(addr: &ServerAddr) -> String {
+    match addr {
+        ServerAddr::Tcp { host, .. } => host.clone(),
+        ServerAddr::Unix(p) => p.display().to_string(),
+    }
+}
+
+fn sentinel_port(addr: &ServerAddr) -> u16 {
+    match addr {
+        ServerAddr::Tcp { port, .. } => *port,
+        ServerAddr::Unix(_) => 26379,
+    }
+}
+
+/// Whether something accepts connections at `addr` right now (no Redis handshake).
+pub(crate) async fn port_accepts(addr: &ServerAddr, within: Duration) -> bool {
+    let attempt = async {
+        match addr {
+            ServerAddr::Tcp { host, port } => {
+                tokio::net::TcpStream::connect((host.as_str(), *port))
+                    .await
+                    .is_ok()
+            }
+            ServerAddr::Unix(path) => tokio::net::UnixStream::connect(path).await.is_ok(),
+        }
+    };
+    tokio::time::timeout(within, attempt).await.unwrap_or(false)
+}

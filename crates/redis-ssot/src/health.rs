@@ -1,0 +1,122 @@
+//! The health monitor: a PING (and a ROLE) on an interval, never per command.
+//!
+//! The PING goes through the choke point like any other command, so a failed health check
+//! counts toward the breaker and asks the supervisor for a new connection exactly as a failed
+//! user command would; an idle process notices a dead server within one interval. ROLE tells
+//! whether the server is still a primary: for a Sentinel topology, a demoted primary gets the
+//! connection replaced (the supervisor then asks the sentinels again).
+
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::Topology;
+use crate::manager::{Inner, RedisManager};
+use crate::state::ConnState;
+
+/// Weight of the newest sample in the latency average.
+const EWMA_ALPHA: f64 = 0.2;
+
+/// What the monitor has seen, for `status()`.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct HealthSnapshot {
+    pub(crate) ping_latency_ewma_us: Option<f64>,
+    pub(crate) last_ping_us: Option<u64>,
+    pub(crate) last_success_unix_ms: Option<u64>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) checks: u64,
+}
+
+/// Shared, lock-protected health data (touched once per interval, never per command).
+#[derive(Default)]
+pub(crate) struct HealthState(pub(crate) Mutex<HealthSnapshot>);
+
+impl HealthState {
+    pub(crate) fn snapshot(&self) -> HealthSnapshot {
+        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut HealthSnapshot)) {
+        if let Ok(mut s) = self.0.lock() {
+            f(&mut s);
+        }
+    }
+}
+
+pub(crate) async fn run(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown_tx.subscribe();
+    let mut state = inner.state.subscribe();
+    let interval = inner.config.health_interval;
+    loop {
+        // Check right after every (re)connect, then on the interval.
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = state.changed() => {
+                if *state.borrow_and_update() != ConnState::Ready {
+                    continue;
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+        if inner.is_shutting_down() {
+            return;
+        }
+        if inner.state.get() == ConnState::Ready {
+            check_once(&inner).await;
+        }
+    }
+}
+
+async fn check_once(inner: &Arc<Inner>) {
+    let manager = RedisManager::from_inner(inner.clone());
+    let started = std::time::Instant::now();
+    let ping = manager.ping().await;
+    let elapsed_us = started.elapsed().as_micros() as u64;
+    match ping {
+        Ok(()) => inner.health.update(|s| {
+            s.checks += 1;
+            s.last_ping_us = Some(elapsed_us);
+            s.ping_latency_ewma_us = Some(match s.ping_latency_ewma_us {
+                None => elapsed_us as f64,
+                Some(prev) => prev + EWMA_ALPHA * (elapsed_us as f64 - prev),
+            });
+            s.last_success_unix_ms = Some(now_unix_ms());
+        }),
+        Err(e) => {
+            let message = inner.redact(e.to_string());
+            inner.health.update(|s| {
+                s.checks += 1;
+                s.last_error = Some(message);
+            });
+            return;
+        }
+    }
+    match manager.role().await {
+        Ok(role) => {
+            let demoted = role != "master";
+            inner.health.update(|s| s.role = Some(role));
+            if demoted
+                && matches!(inner.config.topology, Topology::Sentinel { .. })
+                && let Some(installed) = inner.conn.load().as_ref()
+            {
+                inner.request_replace(installed.generation, "primary was demoted");
+            }
+        }
+        Err(e) => {
+            let message = inner.redact(e.to_string());
+            inner.health.update(|s| s.last_error = Some(message));
+        }
+    }
+}
+
+fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// How long ago, in milliseconds, the last successful check was (None if never).
+pub(crate) fn since_ms(unix_ms: Option<u64>) -> Option<u64> {
+    unix_ms.map(|t| now_unix_ms().saturating_sub(t))
+}

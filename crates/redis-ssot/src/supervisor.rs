@@ -1,0 +1,122 @@
+//! The supervisor: the one task that connects, and reconnects forever.
+//!
+//! It installs a connection, marks the manager Ready, then sleeps until somebody asks for the
+//! connection to be replaced (a connection error, consecutive timeouts, a failed health check,
+//! a demoted primary) or the manager shuts down. Between failed attempts it backs off with
+//! capped exponential backoff and full jitter. While the server refuses connections outright,
+//! a cheap TCP probe runs every `probe_interval` and cuts the backoff short as soon as the port
+//! accepts again: recovery then takes one probe interval plus one handshake, not a backoff
+//! step of up to `backoff_cap`. Failures that are not "port closed" (auth errors, a hung
+//! server) get the plain backoff, so a wrong password does not become a hammering loop.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::backoff::Backoff;
+use crate::connection::port_accepts;
+use crate::error::Error;
+use crate::manager::{Inner, Installed};
+use crate::state::ConnState;
+
+pub(crate) async fn run(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown_tx.subscribe();
+    let mut backoff = Backoff::new(inner.config.backoff_base, inner.config.backoff_cap);
+    let mut generation = 0u64;
+    loop {
+        if inner.is_shutting_down() {
+            return;
+        }
+        let attempt = tokio::time::timeout(inner.config.connect_timeout, inner.connector.connect());
+        let failure = match attempt.await {
+            Ok(Ok((conn, addr))) => {
+                generation += 1;
+                inner.conn.store(Some(Arc::new(Installed {
+                    conn,
+                    generation,
+                    addr,
+                })));
+                let opened = inner
+                    .counters
+                    .connections_opened
+                    .fetch_add(1, Ordering::AcqRel);
+                if opened > 0 {
+                    inner.counters.reconnects.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!(crate::metrics::RECONNECTS).increment(1);
+                }
+                if let Ok(mut e) = inner.last_connect_error.lock() {
+                    *e = None;
+                }
+                backoff.reset();
+                inner.consecutive_timeouts.store(0, Ordering::Release);
+                inner.breaker.on_reconnected();
+                inner.pool.clear();
+                inner.state.set(ConnState::Ready);
+                tracing::info!(generation, "redis connection ready");
+
+                // Wait for a reason to replace this connection.
+                loop {
+                    if inner.replace_generation.load(Ordering::Acquire) >= generation {
+                        break;
+                    }
+                    tokio::select! {
+                        _ = inner.replace_wakeup.notified() => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    if inner.is_shutting_down() {
+                        return;
+                    }
+                }
+                inner.state.set(ConnState::Reconnecting);
+                inner.conn.store(None);
+                continue;
+            }
+            Ok(Err(e)) => e,
+            Err(_) => Error::Timeout {
+                op: "CONNECT",
+                after: inner.config.connect_timeout,
+            },
+        };
+
+        let port_closed = matches!(&failure, Error::Connection(m) if is_refusal(m));
+        tracing::warn!(error = %inner.redact(failure.to_string()), "redis connect failed");
+        inner.set_last_error(&inner.last_connect_error, failure.to_string());
+        if inner.state.get() == ConnState::Ready {
+            inner.state.set(ConnState::Reconnecting);
+        }
+        let delay = backoff.next_delay();
+        let target = inner.connector.probe_target().filter(|_| port_closed);
+        tokio::select! {
+            _ = wait_or_probe(&inner, delay, target) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Sleeps `delay`, or less if `target` starts accepting connections.
+async fn wait_or_probe(inner: &Inner, delay: Duration, target: Option<crate::config::ServerAddr>) {
+    let Some(target) = target else {
+        tokio::time::sleep(delay).await;
+        return;
+    };
+    let deadline = tokio::time::Instant::now() + delay;
+    let step = inner.config.probe_interval;
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return;
+        }
+        tokio::time::sleep(step.min(deadline - now)).await;
+        if port_accepts(&target, step).await {
+            return;
+        }
+    }
+}
+
+fn is_refusal(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("refused")
+        || m.contains("no such file")
+        || m.contains("not found")
+        || m.contains("reset")
+}
