@@ -4,6 +4,11 @@
 //! server gets free ports and a private temp dir, and dies with its handle (or with the
 //! test binary), so tests can run in parallel threads without interfering.
 //!
+//! Every call blocks (processes, sockets, polling); from async tests call them directly
+//! when brief, or through `spawn_blocking` for the slow ones (cluster, sentinel, failover).
+//! Handles are `Send + Sync` and all controls take `&self`, so share them with `Arc`.
+//! `TESTKIT_REDIS_SERVER` / `TESTKIT_REDIS_CLI` override the binaries (default: `PATH`).
+//!
 //! Map:
 //! - `options`  — [`ServerOptions`]: what kind of server a test wants (socket, AOF, auth, ACL, TLS).
 //! - `server`   — [`RedisServer`]: one process; start, stop, kill, restart, pause, resume, cli.
@@ -20,6 +25,8 @@
 //! - `config`   — renders options into a `redis.conf`.
 //! - `spawn`    — forks children from one long-lived thread with `PDEATHSIG`, so none outlive the test binary.
 //! - `cli`      — runs `redis-cli` with a deadline.
+
+#![warn(missing_docs)]
 
 mod cli;
 mod cluster;
@@ -46,3 +53,19 @@ pub use sentinel::{MASTER_NAME, SentinelSetup};
 pub use server::RedisServer;
 pub use slot::{SLOTS, key_in_slot, key_slot};
 pub use tls::{TlsFiles, TlsServer, write_unrelated_ca};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Send + Sync>() {}
+
+    #[test]
+    fn handles_can_be_shared_across_threads_and_tasks() {
+        shareable::<RedisServer>();
+        shareable::<FaultProxy>();
+        shareable::<TlsServer>();
+        shareable::<RedisCluster>();
+        shareable::<SentinelSetup>();
+    }
+}

@@ -223,7 +223,7 @@ impl RedisServer {
                 password: opts.requirepass.clone(),
                 tls: tls.clone(),
             };
-            match launch(&conf, opts.sentinel, &endpoint, dir.path(), fixed) {
+            match launch(&conf, opts.sentinel, &endpoint, dir.path(), false) {
                 Ok(child) => {
                     return Ok(RedisServer {
                         endpoint,

@@ -145,3 +145,45 @@ fn extra_arg_reaches_the_config() {
         "maxmemory\n12582912"
     );
 }
+
+#[test]
+fn parallel_starts_get_distinct_working_ports() {
+    let servers: Vec<RedisServer> = (0..8)
+        .map(|_| std::thread::spawn(RedisServer::start))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap())
+        .collect();
+    let mut ports: Vec<u16> = servers.iter().map(|s| s.port().unwrap()).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    assert_eq!(ports.len(), servers.len());
+    for s in &servers {
+        assert_eq!(s.cli(&["PING"]).unwrap(), "PONG");
+    }
+}
+
+#[test]
+fn fixed_port_already_taken_fails_fast_with_the_server_log() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let t = std::time::Instant::now();
+    let err = RedisServer::start_with(ServerOptions::new().port(port)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+    assert!(err.to_string().contains("Address already in use"), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn restart_waits_for_its_port_to_become_free() {
+    let s = RedisServer::start().unwrap();
+    s.kill();
+    let squatter = std::net::TcpListener::bind(s.addr().unwrap()).unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        drop(squatter);
+    });
+    s.restart().unwrap();
+    release.join().unwrap();
+    assert_eq!(s.cli(&["PING"]).unwrap(), "PONG");
+}
