@@ -1,0 +1,250 @@
+//! What both language analysers share: the per-file context, the rule checks and the final
+//! pass (suppressions, ordering, fingerprints).
+//!
+//! Analysers are language-specific only in how they *read* code: they resolve imports, aliases
+//! and `use` renames to [`QualifiedName`]-style segments and then call [`FileContext::import`],
+//! [`FileContext::construction`] or [`FileContext::definition`]. Whether that breaks a rule is
+//! decided here, once, for every language.
+
+use crate::config::{Config, DeprecatedImport, Rule};
+use crate::lines::LineIndex;
+use crate::suppress::Suppression;
+use crate::violation::{Edit, Kind, Violation, assign_fingerprints};
+use crate::walk::{Language, SourceFile};
+
+/// How a language spells module paths, for messages and fixes.
+#[derive(Debug, Clone, Copy)]
+pub struct Spelling {
+    /// `.` for Python, `::` for Rust.
+    pub separator: &'static str,
+}
+
+/// The state of analysing one file.
+pub struct FileContext<'a> {
+    /// The file.
+    pub file: &'a SourceFile,
+    /// Its bytes.
+    pub text: &'a [u8],
+    /// Line starts, for positions.
+    pub index: LineIndex,
+    /// The rules that apply to this file (language matches, path not allowed).
+    pub rules: Vec<&'a Rule>,
+    /// Names of every rule, to recognise suppressions.
+    all_rules: Vec<&'a str>,
+    spelling: Spelling,
+    violations: Vec<Violation>,
+    suppressions: Vec<Suppression>,
+}
+
+impl<'a> FileContext<'a> {
+    /// Prepares the analysis of `file` under `config`.
+    pub fn new(config: &'a Config, file: &'a SourceFile, text: &'a [u8]) -> Self {
+        let rules = config
+            .rules
+            .iter()
+            .filter(|r| r.language.covers(file.language) && !r.allow.matches(&file.relative))
+            .collect();
+        let spelling = match file.language {
+            Language::Python => Spelling { separator: "." },
+            Language::Rust => Spelling { separator: "::" },
+        };
+        FileContext {
+            file,
+            text,
+            index: LineIndex::new(text),
+            rules,
+            all_rules: config.rules.iter().map(|r| r.name.as_str()).collect(),
+            spelling,
+            violations: Vec::new(),
+            suppressions: Vec::new(),
+        }
+    }
+
+    /// Whether any rule applies; analysers skip work when none does.
+    pub fn has_rules(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    /// The first deprecated-import entry that covers `module`, with its rule.
+    pub fn deprecated(&self, module: &[String]) -> Vec<(&'a Rule, &'a DeprecatedImport)> {
+        let mut found = Vec::new();
+        for rule in &self.rules {
+            if let Some(d) = rule
+                .deprecated_imports
+                .iter()
+                .find(|d| d.module.contains_module(module))
+            {
+                found.push((*rule, d));
+            }
+        }
+        found
+    }
+
+    /// The replacement path for a deprecated `module` (the replacement plus any submodule suffix).
+    pub fn replacement_for(d: &DeprecatedImport, module: &[String]) -> Vec<String> {
+        let mut new = d.replacement.segments().to_vec();
+        new.extend_from_slice(&module[d.module.segments().len().min(module.len())..]);
+        new
+    }
+
+    /// Records an import of `module` at byte `offset`; reports it if deprecated. `edits` are
+    /// attached to the first matching rule's violation and repair it.
+    pub fn import(
+        &mut self,
+        module: &[String],
+        offset: usize,
+        edits: impl FnOnce(&DeprecatedImport) -> Vec<Edit>,
+    ) {
+        let matches = self.deprecated(module);
+        let sep = self.spelling.separator;
+        let mut edits = Some(edits);
+        for (rule, d) in matches {
+            let shown = module.join(sep);
+            let replacement = Self::replacement_for(d, module).join(sep);
+            let message = format!(
+                "import of deprecated module `{shown}` (rule `{}`); import `{replacement}` instead",
+                rule.name
+            );
+            let fix = edits.take().map(|f| f(d)).unwrap_or_default();
+            self.push(rule, Kind::DeprecatedImport, offset, shown, message, fix);
+        }
+    }
+
+    /// Whether `resolved` names a managed type of any applicable rule.
+    pub fn is_managed(&self, resolved: &[String]) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.managed_types.iter().any(|m| m.matches_path(resolved)))
+    }
+
+    /// Records a construction of the type at `resolved` (spelled `how`) at byte `offset`.
+    pub fn construction(&mut self, resolved: &[String], offset: usize, how: &str) {
+        let sep = self.spelling.separator;
+        let rules: Vec<&'a Rule> = self.rules.clone();
+        for rule in rules {
+            let Some(managed) = rule.managed_types.iter().find(|m| m.matches_path(resolved)) else {
+                continue;
+            };
+            let instead = match &rule.canonical {
+                Some(c) => format!("use the shared manager from `{}` instead", c.join(sep)),
+                None => "construct it only in the rule's allowed paths".to_owned(),
+            };
+            let message = format!(
+                "direct construction of `{}` via `{how}` (rule `{}`); {instead}",
+                managed.join(sep),
+                rule.name
+            );
+            self.push(
+                rule,
+                Kind::DirectInstantiation,
+                offset,
+                resolved.join(sep),
+                message,
+                Vec::new(),
+            );
+        }
+    }
+
+    /// Records a definition (`what` is "class", "struct", "impl", ...) named `name` at `offset`.
+    pub fn definition(&mut self, name: &str, what: &str, offset: usize) {
+        let sep = self.spelling.separator;
+        let rules: Vec<&'a Rule> = self.rules.clone();
+        for rule in rules {
+            let Some(pattern) = rule.competing.iter().find(|p| p.matches(name)) else {
+                continue;
+            };
+            let instead = match &rule.canonical {
+                Some(c) => format!("use or extend the manager in `{}` instead", c.join(sep)),
+                None => "keep one implementation in the rule's allowed paths".to_owned(),
+            };
+            let message = format!(
+                "{what} `{name}` matches competing pattern `{}` (rule `{}`); {instead}",
+                pattern.as_str(),
+                rule.name
+            );
+            self.push(
+                rule,
+                Kind::CompetingImplementation,
+                offset,
+                name.to_owned(),
+                message,
+                Vec::new(),
+            );
+        }
+    }
+
+    /// Records a comment; keeps it if it is an `ssot: allow(..)` suppression.
+    pub fn comment(&mut self, text: &str, offset: usize) {
+        if !text.contains("ssot:") {
+            return;
+        }
+        let (line, column) = self.index.position(self.text, offset);
+        if let Some(s) = crate::suppress::parse(text, line, column) {
+            self.suppressions.push(s);
+        }
+    }
+
+    fn push(
+        &mut self,
+        rule: &Rule,
+        kind: Kind,
+        offset: usize,
+        subject: String,
+        message: String,
+        edits: Vec<Edit>,
+    ) {
+        let (line, column) = self.index.position(self.text, offset);
+        self.violations.push(Violation {
+            rule: rule.name.clone(),
+            kind,
+            path: self.file.relative.clone(),
+            line,
+            column,
+            message,
+            fingerprint: String::new(),
+            subject,
+            edits,
+        });
+    }
+
+    /// Applies suppressions, reports reasonless ones, sorts and fingerprints; returns the result.
+    pub fn finish(mut self) -> Vec<Violation> {
+        let suppressions = std::mem::take(&mut self.suppressions);
+        self.violations
+            .retain(|v| !suppressions.iter().any(|s| s.covers(&v.rule, v.line)));
+        for s in suppressions.iter().filter(|s| s.reason.is_none()) {
+            let names = s.rules.join(", ");
+            let unknown: Vec<&str> = s
+                .rules
+                .iter()
+                .map(String::as_str)
+                .filter(|r| !self.all_rules.contains(r))
+                .collect();
+            let mut message = format!(
+                "suppression `ssot: allow({names})` gives no reason; write why after the closing parenthesis"
+            );
+            if !unknown.is_empty() {
+                message.push_str(&format!(" (unknown rule: {})", unknown.join(", ")));
+            }
+            self.violations.push(Violation {
+                rule: s.rules[0].clone(),
+                kind: Kind::UnjustifiedSuppression,
+                path: self.file.relative.clone(),
+                line: s.line,
+                column: s.column,
+                message,
+                fingerprint: String::new(),
+                subject: names,
+                edits: Vec::new(),
+            });
+        }
+        self.violations.sort_by(|a, b| {
+            (a.line, a.column, a.kind, &a.rule).cmp(&(b.line, b.column, b.kind, &b.rule))
+        });
+        let (text, index) = (self.text, &self.index);
+        assign_fingerprints(&mut self.violations, |line| {
+            String::from_utf8_lossy(index.line_text(text, line)).into_owned()
+        });
+        self.violations
+    }
+}

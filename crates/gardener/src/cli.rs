@@ -1,0 +1,201 @@
+//! `redis-ssot garden …`: the command-line front end.
+//!
+//! This is the only module that prints. Each subcommand loads a [`Target`], calls the library
+//! and maps the outcome to an exit code: 0 clean, 1 violations (or refused rollbacks), 2 usage
+//! or config errors.
+
+use std::path::PathBuf;
+
+use crate::baseline::Baseline;
+use crate::error::Error;
+use crate::output::{self, Format};
+use crate::scan;
+use crate::target::Target;
+
+/// Exit code: nothing to report.
+pub const EXIT_CLEAN: i32 = 0;
+/// Exit code: violations found (or, for rollback, files refused).
+pub const EXIT_VIOLATIONS: i32 = 1;
+/// Exit code: bad arguments, unreadable or invalid rules.
+pub const EXIT_USAGE: i32 = 2;
+
+/// Arguments of `redis-ssot garden`.
+#[derive(Debug, clap::Args)]
+pub struct GardenArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The `garden` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Report code that bypasses the one manager (exit 0 clean, 1 violations, 2 usage error).
+    Scan(ScanArgs),
+    /// Accept today's violations: write their fingerprints to a baseline file.
+    Baseline(BaselineArgs),
+}
+
+/// Where to look and which rules to use; shared by the subcommands that scan.
+#[derive(Debug, clap::Args)]
+pub struct TargetArgs {
+    /// Files or directories to scan (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// The rules file (default: ssot.toml in the first scanned directory). Its directory is
+    /// the root that rule globs and reported paths are relative to.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Arguments of `garden scan`.
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    /// Where and with which rules.
+    pub target: TargetArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Fail only on violations not recorded in this baseline file; list those fixed since.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+}
+
+/// Arguments of `garden baseline`.
+#[derive(Debug, clap::Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    /// Where and with which rules.
+    pub target: TargetArgs,
+    /// Where to write the baseline.
+    #[arg(long, short, default_value = "ssot-baseline.json")]
+    pub output: PathBuf,
+}
+
+/// Runs `redis-ssot garden` and returns the process exit code.
+pub fn run(args: GardenArgs) -> i32 {
+    let outcome = match args.command {
+        Command::Scan(a) => run_scan(a),
+        Command::Baseline(a) => run_baseline(a),
+    };
+    outcome.unwrap_or_else(|e| {
+        eprintln!("garden: {e}");
+        match e {
+            Error::Io { .. } | Error::Data { .. } => EXIT_VIOLATIONS.max(EXIT_USAGE),
+            Error::Config { .. } | Error::Usage(_) => EXIT_USAGE,
+        }
+    })
+}
+
+fn load(target: &TargetArgs) -> Result<(Target, scan::ScanReport), Error> {
+    let t = Target::load(&target.paths, target.config.as_deref())?;
+    let report = scan::scan(
+        &t.config,
+        t.root.clone(),
+        t.files.clone(),
+        !target.no_progress,
+    );
+    Ok((t, report))
+}
+
+fn run_scan(args: ScanArgs) -> Result<i32, Error> {
+    let (target, report) = load(&args.target)?;
+    let summary = report.summary();
+    let Some(baseline_path) = &args.baseline else {
+        let rendered = match args.format {
+            Format::Text => {
+                output::text::render(report.violations(), report.parse_errors(), &summary)
+            }
+            Format::Json => output::json::render(report.violations(), &summary, None),
+            Format::Sarif => {
+                output::sarif::render(report.violations(), report.parse_errors(), &target.root)
+            }
+        };
+        print!("{rendered}");
+        if args.format != Format::Text {
+            println!();
+        }
+        return Ok(if summary.violations == 0 {
+            EXIT_CLEAN
+        } else {
+            EXIT_VIOLATIONS
+        });
+    };
+    let baseline = Baseline::load(baseline_path)?;
+    let comparison = baseline.compare(report.violations());
+    let mut new_summary = summary.clone();
+    new_summary.violations = comparison.new.len();
+    for n in new_summary.by_kind.values_mut() {
+        *n = 0;
+    }
+    for v in &comparison.new {
+        *new_summary
+            .by_kind
+            .entry(v.kind.as_str().to_owned())
+            .or_default() += 1;
+    }
+    match args.format {
+        Format::Text => {
+            print!(
+                "{}",
+                output::text::render(
+                    comparison.new.iter().copied(),
+                    report.parse_errors(),
+                    &new_summary
+                )
+            );
+            println!(
+                "baseline {}: {} new, {} known, {} fixed since",
+                baseline_path.display(),
+                comparison.new.len(),
+                comparison.known,
+                comparison.fixed.len()
+            );
+            for f in &comparison.fixed {
+                println!(
+                    "  fixed: {}:{}: {}: {}",
+                    f.path,
+                    f.line,
+                    f.kind.as_str(),
+                    f.message
+                );
+            }
+        }
+        Format::Json => println!(
+            "{}",
+            output::json::render(
+                comparison.new.iter().copied(),
+                &new_summary,
+                Some(comparison.fixed.clone())
+            )
+        ),
+        Format::Sarif => println!(
+            "{}",
+            output::sarif::render(
+                comparison.new.iter().copied(),
+                report.parse_errors(),
+                &target.root
+            )
+        ),
+    }
+    Ok(if comparison.new.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_VIOLATIONS
+    })
+}
+
+fn run_baseline(args: BaselineArgs) -> Result<i32, Error> {
+    let (_, report) = load(&args.target)?;
+    let baseline = Baseline::from_violations(report.violations());
+    baseline.save(&args.output)?;
+    println!(
+        "{}: recorded {} violation(s)",
+        args.output.display(),
+        baseline.violations.len()
+    );
+    Ok(EXIT_CLEAN)
+}

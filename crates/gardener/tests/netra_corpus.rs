@@ -1,0 +1,214 @@
+//! The fixture corpus modelled on the original system: exact counts and the tricky cases.
+
+mod common;
+
+use common::{fixture, located, scan_dir};
+
+#[test]
+fn netra_corpus_has_exact_counts_per_kind() {
+    let report = scan_dir(&fixture("netra"));
+    let summary = report.summary();
+    assert_eq!(summary.files, 23);
+    assert_eq!(summary.by_kind["deprecated_import"], 13);
+    assert_eq!(summary.by_kind["direct_instantiation"], 11);
+    assert_eq!(summary.by_kind["competing_implementation"], 4);
+    assert_eq!(summary.by_kind["unjustified_suppression"], 1);
+    assert_eq!(summary.violations, 29);
+    assert_eq!(summary.parse_errors, 2);
+}
+
+#[test]
+fn comments_strings_and_docstrings_never_count() {
+    let report = scan_dir(&fixture("netra"));
+    let in_file: Vec<_> = located(&report)
+        .into_iter()
+        .filter(|(p, _, _)| p == "netra_backend/app/services/session_service.py")
+        .collect();
+    assert_eq!(in_file, vec![]);
+}
+
+#[test]
+fn canonical_file_is_allowed() {
+    let report = scan_dir(&fixture("netra"));
+    assert!(
+        !report
+            .violations()
+            .any(|v| v.path == "netra_backend/app/redis_manager.py")
+    );
+}
+
+#[test]
+fn auth_redis_manager_is_not_taken_for_redis_manager() {
+    let report = scan_dir(&fixture("netra"));
+    let session: Vec<&str> = report
+        .violations()
+        .filter(|v| {
+            v.path == "auth_service/auth_core/session.py"
+                && v.kind.as_str() == "direct_instantiation"
+        })
+        .map(|v| v.subject.as_str())
+        .collect();
+    assert_eq!(
+        session,
+        vec!["auth_service.auth_core.redis_manager.AuthRedisManager"]
+    );
+    // RedisManagerFactory() and AuthRedisManagerProxy() are not managed types.
+    let exact: Vec<_> = located(&report)
+        .into_iter()
+        .filter(|(p, _, _)| p == "netra_backend/app/agents/exact_names.py")
+        .collect();
+    assert_eq!(
+        exact,
+        vec![(
+            "netra_backend/app/agents/exact_names.py".to_owned(),
+            11,
+            "direct_instantiation"
+        )]
+    );
+}
+
+#[test]
+fn aliased_relative_multiline_local_and_type_checking_imports_are_found() {
+    let report = scan_dir(&fixture("netra"));
+    let imports: Vec<(String, usize)> = report
+        .violations()
+        .filter(|v| {
+            v.kind.as_str() == "deprecated_import" && v.path.starts_with("netra_backend/app/")
+        })
+        .map(|v| (v.path.clone(), v.line))
+        .collect();
+    let expected: Vec<(String, usize)> = [
+        ("netra_backend/app/agents/typed.py", 4), // under if TYPE_CHECKING:
+        ("netra_backend/app/agents/typed.py", 8), // inside a function
+        ("netra_backend/app/broken.py", 1),       // before the syntax error
+        ("netra_backend/app/cache/warmup.py", 1), // from .redis_cache_manager
+        ("netra_backend/app/cache/warmup.py", 2), // from ..core import redis_manager
+        ("netra_backend/app/routes/health.py", 1), // submodule in a multi-name import
+        ("netra_backend/app/routes/health.py", 2), // plain import a.b.c
+        ("netra_backend/app/services/aliased.py", 1), // import a.b as c
+        ("netra_backend/app/services/multi_line.py", 1), // parenthesised, several lines
+        ("netra_backend/app/services/multi_line.py", 6), // submodule in parentheses
+    ]
+    .into_iter()
+    .map(|(p, l)| (p.to_owned(), l))
+    .collect();
+    assert_eq!(imports, expected);
+}
+
+#[test]
+fn calls_through_aliases_resolve_to_the_managed_type() {
+    let report = scan_dir(&fixture("netra"));
+    let subjects: Vec<(usize, &str)> = report
+        .violations()
+        .filter(|v| {
+            v.path == "netra_backend/app/services/aliased.py"
+                && v.kind.as_str() == "direct_instantiation"
+        })
+        .map(|v| (v.line, v.subject.as_str()))
+        .collect();
+    assert_eq!(
+        subjects,
+        vec![
+            (6, "netra_backend.app.redis_manager.RedisManager"),
+            (7, "netra_backend.app.managers.redis_manager.RedisManager"),
+        ]
+    );
+}
+
+#[test]
+fn suppressions_with_reasons_hide_violations_and_reasonless_ones_are_reported() {
+    let report = scan_dir(&fixture("netra"));
+    let shim: Vec<_> = located(&report)
+        .into_iter()
+        .filter(|(p, _, _)| p == "netra_backend/app/legacy/shim.py")
+        .collect();
+    assert_eq!(
+        shim,
+        vec![(
+            "netra_backend/app/legacy/shim.py".to_owned(),
+            5,
+            "unjustified_suppression"
+        )]
+    );
+}
+
+#[test]
+fn malformed_files_are_parse_errors_not_crashes() {
+    let report = scan_dir(&fixture("netra"));
+    let errors: Vec<(&str, usize)> = report
+        .parse_errors()
+        .map(|p| (p.path.as_str(), p.line))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            ("netra_backend/app/broken.py", 4),
+            ("tools/loadgen/src/broken.rs", 1)
+        ]
+    );
+}
+
+#[test]
+fn text_output_names_file_line_column_and_the_replacement() {
+    let report = scan_dir(&fixture("netra"));
+    let text = gardener::output::text::render(
+        report.violations(),
+        report.parse_errors(),
+        &report.summary(),
+    );
+    assert!(text.contains(
+        "test_framework/fixtures.py:1:6: deprecated_import: import of deprecated module \
+         `test_framework.redis_test_utils.test_redis_manager` (rule `redis-manager`); \
+         import `netra_backend.app.redis_manager` instead\n"
+    ));
+    assert!(text.ends_with(
+        "29 violation(s) in 23 file(s) scanned (competing_implementation: 4, deprecated_import: 13, \
+         direct_instantiation: 11, unjustified_suppression: 1); 2 parse error(s)\n"
+    ));
+}
+
+#[test]
+fn json_output_has_the_documented_shape() {
+    let report = scan_dir(&fixture("netra"));
+    let json = gardener::output::json::render(report.violations(), &report.summary(), None);
+    let value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(value["summary"]["violations"], 29);
+    assert_eq!(value["summary"]["files"], 23);
+    assert_eq!(value["summary"]["parse_errors"], 2);
+    assert_eq!(value["summary"]["by_kind"]["deprecated_import"], 13);
+    let first = &value["violations"][0];
+    let mut keys: Vec<&str> = first
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        vec![
+            "column",
+            "fingerprint",
+            "kind",
+            "line",
+            "message",
+            "path",
+            "rule"
+        ]
+    );
+}
+
+#[test]
+fn shipped_netra_example_config_is_valid_and_matches_the_fixture() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/netra-ssot.toml");
+    let config = gardener::Config::load(&example).expect("example config loads");
+    assert_eq!(config.rules.len(), 1);
+    assert_eq!(config.rules[0].deprecated_imports.len(), 7);
+    let fixture_text =
+        std::fs::read_to_string(fixture("netra").join("ssot.toml")).expect("fixture config");
+    assert_eq!(
+        std::fs::read_to_string(example).expect("example"),
+        fixture_text
+    );
+}
