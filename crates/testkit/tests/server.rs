@@ -32,6 +32,11 @@ fn unix_socket_server_answers_ping() {
     assert_eq!(s.addr(), None);
     assert_eq!(ping(&s), Value::Simple("PONG".into()));
     assert_eq!(s.cli(&["PING"]).unwrap(), "PONG");
+    // A killed server leaves its socket file behind; restart must still bind it.
+    s.kill();
+    s.restart().unwrap();
+    assert_eq!(s.socket_path(), Some(path));
+    assert_eq!(ping(&s), Value::Simple("PONG".into()));
 }
 
 #[test]
