@@ -99,14 +99,21 @@ impl<'a> FileContext<'a> {
         let sep = self.spelling.separator;
         let mut edits = Some(edits);
         for (rule, d) in matches {
-            let shown = module.join(sep);
-            let replacement = Self::replacement_for(d, module).join(sep);
+            let shown = d.module.join(sep);
+            let replacement = d.replacement.join(sep);
             let message = format!(
                 "import of deprecated module `{shown}` (rule `{}`); import `{replacement}` instead",
                 rule.name
             );
             let fix = edits.take().map(|f| f(d)).unwrap_or_default();
-            self.push(rule, Kind::DeprecatedImport, offset, shown, message, fix);
+            self.push(
+                rule,
+                Kind::DeprecatedImport,
+                offset,
+                module.join(sep),
+                message,
+                fix,
+            );
         }
     }
 

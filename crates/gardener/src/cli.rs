@@ -32,6 +32,10 @@ pub struct GardenArgs {
 pub enum Command {
     /// Report code that bypasses the one manager (exit 0 clean, 1 violations, 2 usage error).
     Scan(ScanArgs),
+    /// Rewrite deprecated imports to their replacements (journaled; see `rollback`).
+    Fix(FixArgs),
+    /// Undo the last `fix` byte for byte; refuses files changed since.
+    Rollback(RollbackArgs),
     /// Accept today's violations: write their fingerprints to a baseline file.
     Baseline(BaselineArgs),
 }
@@ -64,6 +68,28 @@ pub struct ScanArgs {
     pub baseline: Option<PathBuf>,
 }
 
+/// Arguments of `garden fix`.
+#[derive(Debug, clap::Args)]
+pub struct FixArgs {
+    #[command(flatten)]
+    /// Where and with which rules.
+    pub target: TargetArgs,
+    /// Print a unified diff instead of writing files.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The journal directory (default: .ssot/journal under the scan root).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+}
+
+/// Arguments of `garden rollback`.
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// The journal directory written by `fix`.
+    #[arg(long, default_value = ".ssot/journal")]
+    pub journal: PathBuf,
+}
+
 /// Arguments of `garden baseline`.
 #[derive(Debug, clap::Args)]
 pub struct BaselineArgs {
@@ -79,6 +105,8 @@ pub struct BaselineArgs {
 pub fn run(args: GardenArgs) -> i32 {
     let outcome = match args.command {
         Command::Scan(a) => run_scan(a),
+        Command::Fix(a) => run_fix(a),
+        Command::Rollback(a) => run_rollback(a),
         Command::Baseline(a) => run_baseline(a),
     };
     outcome.unwrap_or_else(|e| {
@@ -198,4 +226,59 @@ fn run_baseline(args: BaselineArgs) -> Result<i32, Error> {
         baseline.violations.len()
     );
     Ok(EXIT_CLEAN)
+}
+
+fn run_fix(args: FixArgs) -> Result<i32, Error> {
+    let (target, report) = load(&args.target)?;
+    let plan = crate::fix::plan(&target.config, &report.files);
+    for (path, reason) in &plan.skipped {
+        eprintln!("{path}: not fixed: {reason}");
+    }
+    let repaired: usize = plan.files.iter().map(|f| f.repaired).sum();
+    if args.dry_run {
+        print!("{}", plan.diff());
+        println!(
+            "would fix {repaired} import(s) in {} file(s)",
+            plan.files.len()
+        );
+        return Ok(EXIT_CLEAN);
+    }
+    if plan.files.is_empty() {
+        println!("nothing to fix");
+        return Ok(EXIT_CLEAN);
+    }
+    let dir = args
+        .journal
+        .unwrap_or_else(|| crate::journal::default_dir(&target.root));
+    crate::journal::apply(&plan, &target.root, &dir)?;
+    for f in &plan.files {
+        println!("fixed {}: {} import(s)", f.relative, f.repaired);
+    }
+    println!(
+        "fixed {repaired} import(s) in {} file(s); journal {} (undo with `garden rollback --journal {}`)",
+        plan.files.len(),
+        dir.display(),
+        dir.display()
+    );
+    Ok(EXIT_CLEAN)
+}
+
+fn run_rollback(args: RollbackArgs) -> Result<i32, Error> {
+    let outcome = crate::journal::rollback(&args.journal)?;
+    for path in &outcome.restored {
+        println!("restored {path}");
+    }
+    for (path, reason) in &outcome.refused {
+        eprintln!("{path}: refused: {reason}");
+    }
+    println!(
+        "{} restored, {} refused",
+        outcome.restored.len(),
+        outcome.refused.len()
+    );
+    Ok(if outcome.refused.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_VIOLATIONS
+    })
 }
