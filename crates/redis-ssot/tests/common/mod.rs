@@ -1,0 +1,53 @@
+//! Shared helpers for the manager's integration tests (real redis-server via testkit).
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use redis_ssot::{Config, RedisManager};
+
+/// A config with short timeouts so fault tests finish quickly.
+pub fn fast_config(url: &str) -> Config {
+    let mut c = Config::from_url(url).expect("test url parses");
+    c.command_timeout = Duration::from_millis(300);
+    c.connect_timeout = Duration::from_millis(500);
+    c.breaker_cooldown = Duration::from_millis(300);
+    c.health_interval = Duration::from_secs(60);
+    c
+}
+
+/// Connects, waits until ready and until the first health check (run on every connect) is
+/// done, so fault tests start with no health PING in flight.
+pub async fn ready_manager(config: Config) -> RedisManager {
+    let m = RedisManager::connect(config).expect("valid config");
+    m.wait_ready(Duration::from_secs(10))
+        .await
+        .expect("manager becomes ready");
+    eventually("first health check", Duration::from_secs(5), || async {
+        m.status().role.map(|_| ())
+    })
+    .await;
+    m
+}
+
+/// Polls `f` until it returns `Some`, or panics after `deadline` naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let until = Instant::now() + deadline;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < until, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// How many clients the server sees (excluding the redis-cli that asks).
+pub fn client_count(server: &testkit::RedisServer) -> usize {
+    let list = server.cli(&["CLIENT", "LIST"]).expect("client list");
+    list.lines().filter(|l| !l.contains("cmd=client")).count()
+}
