@@ -141,11 +141,13 @@ impl<'a> FileContext<'a> {
                 managed.join(sep),
                 rule.name
             );
+            // The subject is the managed type, not the resolved path: fixing the import a
+            // construction goes through must not make it look like a new violation.
             self.push(
                 rule,
                 Kind::DirectInstantiation,
                 offset,
-                resolved.join(sep),
+                managed.join(sep),
                 message,
                 Vec::new(),
             );

@@ -38,6 +38,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Accept today's violations: write their fingerprints to a baseline file.
     Baseline(BaselineArgs),
+    /// Append today's counts to a history file and chart the history as HTML.
+    Report(ReportArgs),
 }
 
 /// Where to look and which rules to use; shared by the subcommands that scan.
@@ -90,6 +92,23 @@ pub struct RollbackArgs {
     pub journal: PathBuf,
 }
 
+/// Arguments of `garden report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    /// Where and with which rules.
+    pub target: TargetArgs,
+    /// The history file (JSON lines) to append to (default: .ssot/history.jsonl under the root).
+    #[arg(long)]
+    pub history: Option<PathBuf>,
+    /// The HTML page to write (default: .ssot/report.html under the root).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// A label for this point (a commit id, a release).
+    #[arg(long)]
+    pub label: Option<String>,
+}
+
 /// Arguments of `garden baseline`.
 #[derive(Debug, clap::Args)]
 pub struct BaselineArgs {
@@ -108,6 +127,7 @@ pub fn run(args: GardenArgs) -> i32 {
         Command::Fix(a) => run_fix(a),
         Command::Rollback(a) => run_rollback(a),
         Command::Baseline(a) => run_baseline(a),
+        Command::Report(a) => run_report(a),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("garden: {e}");
@@ -281,4 +301,30 @@ fn run_rollback(args: RollbackArgs) -> Result<i32, Error> {
     } else {
         EXIT_VIOLATIONS
     })
+}
+
+fn run_report(args: ReportArgs) -> Result<i32, Error> {
+    let (target, report) = load(&args.target)?;
+    let summary = report.summary();
+    let history = args
+        .history
+        .unwrap_or_else(|| target.root.join(".ssot/history.jsonl"));
+    let html = args
+        .html
+        .unwrap_or_else(|| target.root.join(".ssot/report.html"));
+    crate::history::append(&history, &crate::history::Point::now(&summary, args.label))?;
+    let points = crate::history::load(&history)?;
+    let page = crate::history::render_html(&points, "redis-ssot gardener: violations over time");
+    if let Some(dir) = html.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    std::fs::write(&html, page).map_err(|e| Error::io(&html, e))?;
+    println!(
+        "{} violation(s) now; {} point(s) in {}; chart {}",
+        summary.violations,
+        points.len(),
+        history.display(),
+        html.display()
+    );
+    Ok(EXIT_CLEAN)
 }

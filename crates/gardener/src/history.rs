@@ -1,1 +1,265 @@
-//! (in progress)
+//! Progress over time: the history file and its HTML chart.
+//!
+//! `garden report` appends one JSON line per run (time, totals, counts by kind) to a history
+//! file, then renders the whole history as a self-contained HTML page with an inline SVG line
+//! chart, one line per kind. JSON lines make appending safe and merging by hand easy; inline
+//! SVG means the page opens anywhere without network access.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::scan::Summary;
+use crate::violation::Kind;
+
+/// One point of the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Point {
+    /// When the scan ran, UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub timestamp: String,
+    /// Optional label (a commit, a release) given with `--label`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Files scanned.
+    pub files: usize,
+    /// Violations in total.
+    pub violations: usize,
+    /// Violations per kind.
+    pub by_kind: BTreeMap<String, usize>,
+    /// Files that did not parse cleanly.
+    pub parse_errors: usize,
+}
+
+impl Point {
+    /// A point for `summary` taken now.
+    pub fn now(summary: &Summary, label: Option<String>) -> Self {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Point {
+            timestamp: utc_timestamp(secs),
+            label,
+            files: summary.files,
+            violations: summary.violations,
+            by_kind: summary.by_kind.clone(),
+            parse_errors: summary.parse_errors,
+        }
+    }
+}
+
+/// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
+pub fn utc_timestamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Appends `point` to the history file, creating it (and its directory) if needed.
+pub fn append(path: &Path, point: &Point) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let line = serde_json::to_string(point).map_err(|e| Error::data(path, e.to_string()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    writeln!(file, "{line}").map_err(|e| Error::io(path, e))
+}
+
+/// Reads every point of a history file; a bad line is an error naming its line number.
+pub fn load(path: &Path) -> Result<Vec<Point>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| Error::data(path, format!("line {}: not a history point: {e}", i + 1)))
+        })
+        .collect()
+}
+
+const COLORS: [&str; 5] = ["#1f2937", "#2563eb", "#dc2626", "#d97706", "#7c3aed"];
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Renders the history as a self-contained HTML page (no scripts, no external resources).
+pub fn render_html(points: &[Point], title: &str) -> String {
+    let (w, h, left, right, top, bottom) = (760.0_f64, 320.0_f64, 56.0, 16.0, 16.0, 40.0);
+    let series: Vec<(String, Vec<usize>)> = std::iter::once((
+        "total".to_owned(),
+        points.iter().map(|p| p.violations).collect(),
+    ))
+    .chain(Kind::ALL.iter().map(|k| {
+        let name = k.as_str().to_owned();
+        let values = points
+            .iter()
+            .map(|p| p.by_kind.get(&name).copied().unwrap_or(0))
+            .collect();
+        (name, values)
+    }))
+    .collect();
+    let max = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let n = points.len().max(1);
+    let x = |i: usize| {
+        if n == 1 {
+            left + (w - left - right) / 2.0
+        } else {
+            left + (w - left - right) * i as f64 / (n - 1) as f64
+        }
+    };
+    let y = |v: usize| top + (h - top - bottom) * (1.0 - v as f64 / max as f64);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="violations over time">"#
+    );
+    let _ = write!(
+        svg,
+        r##"<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>"##
+    );
+    for step in 0..=4 {
+        let v = max * step / 4;
+        let yy = y(v);
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#e5e7eb"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end" fill="#6b7280">{v}</text>"##,
+            w - right,
+            left - 6.0,
+            yy + 4.0
+        );
+    }
+    for (i, p) in points.iter().enumerate() {
+        if n <= 12 || i % n.div_ceil(12) == 0 || i == n - 1 {
+            let label = p
+                .label
+                .clone()
+                .unwrap_or_else(|| p.timestamp.get(..10).unwrap_or("").to_owned());
+            let _ = write!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle" fill="#6b7280">{}</text>"##,
+                x(i),
+                h - bottom + 16.0,
+                escape(&label)
+            );
+        }
+    }
+    for (si, (name, values)) in series.iter().enumerate() {
+        let color = COLORS[si % COLORS.len()];
+        let pts: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+            .collect();
+        let width = if si == 0 { 3 } else { 2 };
+        let _ = write!(
+            svg,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="{width}" points="{}"><title>{}</title></polyline>"#,
+            pts.join(" "),
+            escape(name)
+        );
+        for (i, v) in values.iter().enumerate() {
+            let _ = write!(
+                svg,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"><title>{}: {v}</title></circle>"#,
+                x(i),
+                y(*v),
+                escape(name)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    let mut legend = String::new();
+    for (si, (name, values)) in series.iter().enumerate() {
+        let last = values.last().copied().unwrap_or(0);
+        let _ = write!(
+            legend,
+            r#"<li><span style="background:{}"></span>{} ({last})</li>"#,
+            COLORS[si % COLORS.len()],
+            escape(name)
+        );
+    }
+    let mut rows = String::new();
+    for p in points.iter().rev() {
+        let cells: String = Kind::ALL
+            .iter()
+            .map(|k| {
+                format!(
+                    "<td>{}</td>",
+                    p.by_kind.get(k.as_str()).copied().unwrap_or(0)
+                )
+            })
+            .collect();
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td>{cells}<td>{}</td><td>{}</td></tr>",
+            escape(&p.timestamp),
+            escape(p.label.as_deref().unwrap_or("")),
+            p.violations,
+            p.files,
+            p.parse_errors
+        );
+    }
+    let heads: String = Kind::ALL
+        .iter()
+        .map(|k| format!("<th>{}</th>", k.as_str()))
+        .collect();
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#111827}}ul.legend{{list-style:none;padding:0;display:flex;gap:1rem;flex-wrap:wrap}}
+ul.legend span{{display:inline-block;width:12px;height:12px;margin-right:4px;border-radius:2px}}table{{border-collapse:collapse;margin-top:1rem}}
+td,th{{border:1px solid #e5e7eb;padding:4px 8px;text-align:right}}th{{background:#f9fafb}}</style></head>
+<body><h1>{title}</h1><p>{count} scan(s); violations over time, by kind.</p>
+{svg}
+<ul class="legend">{legend}</ul>
+<table><thead><tr><th>time</th><th>label</th><th>total</th>{heads}<th>files</th><th>parse errors</th></tr></thead><tbody>{rows}</tbody></table>
+</body></html>
+"#,
+        title = escape(title),
+        count = points.len(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_timestamp(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_timestamp(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+}
