@@ -1,0 +1,1 @@
+//! The chat gateway (placeholder; see issue "The golden path").
