@@ -117,6 +117,13 @@ impl<'a> FileContext<'a> {
         }
     }
 
+    /// Whether a type whose last name is `last` could be managed: a cheap test before resolving.
+    pub fn may_be_managed(&self, last: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.managed_types.iter().any(|m| m.last() == last))
+    }
+
     /// Whether `resolved` names a managed type of any applicable rule.
     pub fn is_managed(&self, resolved: &[String]) -> bool {
         self.rules

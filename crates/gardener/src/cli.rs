@@ -40,6 +40,8 @@ pub enum Command {
     Baseline(BaselineArgs),
     /// Append today's counts to a history file and chart the history as HTML.
     Report(ReportArgs),
+    /// Time a scan of a generated corpus of typical Python files (and ruff's ban rule if installed).
+    Bench(BenchArgs),
 }
 
 /// Where to look and which rules to use; shared by the subcommands that scan.
@@ -54,6 +56,10 @@ pub struct TargetArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Parse every file, also those that contain no word of any rule and so cannot violate
+    /// one (they are skipped by default; this finds every syntax error, slower).
+    #[arg(long)]
+    pub full_parse: bool,
 }
 
 /// Arguments of `garden scan`.
@@ -109,6 +115,26 @@ pub struct ReportArgs {
     pub label: Option<String>,
 }
 
+/// Arguments of `garden bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// How many Python files to generate.
+    #[arg(long, default_value_t = 10_000)]
+    pub files: usize,
+    /// Generate the corpus here and keep it (default: a temporary directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Timed runs per tool; the best and the median are reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// The ruff executable to compare with (default: `ruff` on PATH).
+    #[arg(long)]
+    pub ruff: Option<PathBuf>,
+    /// Do not run ruff.
+    #[arg(long)]
+    pub no_ruff: bool,
+}
+
 /// Arguments of `garden baseline`.
 #[derive(Debug, clap::Args)]
 pub struct BaselineArgs {
@@ -128,6 +154,7 @@ pub fn run(args: GardenArgs) -> i32 {
         Command::Rollback(a) => run_rollback(a),
         Command::Baseline(a) => run_baseline(a),
         Command::Report(a) => run_report(a),
+        Command::Bench(a) => run_bench(a),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("garden: {e}");
@@ -326,5 +353,54 @@ fn run_report(args: ReportArgs) -> Result<i32, Error> {
         history.display(),
         html.display()
     );
+    Ok(EXIT_CLEAN)
+}
+
+fn run_bench(args: BenchArgs) -> Result<i32, Error> {
+    let options = crate::bench::BenchOptions {
+        files: args.files,
+        dir: args.dir,
+        runs: args.runs,
+        ruff: args.ruff,
+        no_ruff: args.no_ruff,
+    };
+    let r = crate::bench::run(&options)?;
+    let secs = |d: std::time::Duration| d.as_secs_f64();
+    let g = &r.gardener;
+    println!(
+        "corpus: {} Python files, {:.1} MB, in {} ({} threads)",
+        r.files,
+        r.bytes as f64 / 1e6,
+        r.dir.display(),
+        r.threads
+    );
+    for (name, t) in [("gardener", g), ("gardener --full-parse", &r.gardener_full)] {
+        println!(
+            "{name}: best {:.3} s ({:.0} files/s), median {:.3} s over {} runs; {} violations",
+            secs(t.best()),
+            r.files as f64 / secs(t.best()).max(1e-9),
+            secs(t.median()),
+            t.runs.len(),
+            t.findings
+        );
+    }
+    println!(
+        "parsed {} of {} files by default; {} parse errors",
+        r.parsed, r.files, r.parse_errors
+    );
+    match &r.ruff {
+        Ok(t) => {
+            println!(
+                "ruff TID251: best {:.3} s ({:.0} files/s), median {:.3} s over {} runs; {} findings",
+                secs(t.best()),
+                r.files as f64 / secs(t.best()).max(1e-9),
+                secs(t.median()),
+                t.runs.len(),
+                t.findings
+            );
+            println!("ruff command: {}", t.command);
+        }
+        Err(why) => println!("ruff: {why}"),
+    }
     Ok(EXIT_CLEAN)
 }

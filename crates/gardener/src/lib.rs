@@ -23,6 +23,7 @@
 //! | [`suppress`] | `ssot: allow(<rule>) <reason>` comments |
 //! | [`violation`] | violations, kinds, edits and stable fingerprints |
 //! | [`lines`] | byte offsets to 1-based lines and columns |
+//! | [`prefilter`] | skipping files that contain no rule word, before parsing |
 //! | [`scan`] | the parallel scan and its summary |
 //! | [`output`] | text, JSON and SARIF 2.1.0 rendering |
 //! | [`baseline`] | accepted violations; new versus fixed |
@@ -44,6 +45,7 @@ pub mod journal;
 pub mod lines;
 pub mod names;
 pub mod output;
+pub mod prefilter;
 pub mod python;
 pub mod rust;
 pub mod scan;

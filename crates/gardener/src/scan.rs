@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::analysis::FileContext;
 use crate::config::Config;
+use crate::prefilter::Prefilter;
 use crate::syntax;
 use crate::violation::{Kind, Violation};
 use crate::walk::{Language, SourceFile};
@@ -26,6 +27,8 @@ pub struct FileResult {
     pub violations: Vec<Violation>,
     /// Where the file failed to parse or read, if it did: (line, column, what).
     pub parse_error: Option<ParseError>,
+    /// Whether the file was parsed (false when the prefilter skipped it).
+    pub parsed: bool,
 }
 
 /// A file that could not be read or parsed cleanly. It is still analysed as far as the
@@ -51,6 +54,15 @@ pub struct ScanReport {
     pub files: Vec<FileResult>,
 }
 
+/// How to scan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanOptions {
+    /// Draw a progress bar when stderr is a terminal.
+    pub progress: bool,
+    /// Parse every file, even those the prefilter proves cannot violate a rule.
+    pub full_parse: bool,
+}
+
 /// Counts for the JSON summary, the history file and the text footer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Summary {
@@ -62,6 +74,8 @@ pub struct Summary {
     pub by_kind: BTreeMap<String, usize>,
     /// Files that could not be parsed cleanly.
     pub parse_errors: usize,
+    /// Files that were parsed; the others contain no rule word (see [`crate::prefilter`]).
+    pub parsed: usize,
 }
 
 impl ScanReport {
@@ -89,13 +103,37 @@ impl ScanReport {
             violations: self.violations().count(),
             by_kind,
             parse_errors: self.parse_errors().count(),
+            parsed: self.files.iter().filter(|f| f.parsed).count(),
         }
     }
 }
 
-/// Scans `files`; shows a progress bar on stderr when `progress` is set and stderr is a terminal.
+/// Scans `files` with the prefilter on and no progress bar (what tests and the library want).
 pub fn scan(config: &Config, root: PathBuf, files: Vec<SourceFile>, progress: bool) -> ScanReport {
-    let bar = if progress && std::io::stderr().is_terminal() && files.len() > 200 {
+    scan_with(
+        config,
+        root,
+        files,
+        ScanOptions {
+            progress,
+            full_parse: false,
+        },
+    )
+}
+
+/// Scans `files` as `options` say.
+pub fn scan_with(
+    config: &Config,
+    root: PathBuf,
+    files: Vec<SourceFile>,
+    options: ScanOptions,
+) -> ScanReport {
+    let prefilter = if options.full_parse {
+        Prefilter::disabled()
+    } else {
+        Prefilter::new(config)
+    };
+    let bar = if options.progress && std::io::stderr().is_terminal() && files.len() > 200 {
         let bar = indicatif::ProgressBar::new(files.len() as u64);
         if let Ok(style) =
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {per_sec}")
@@ -110,6 +148,12 @@ pub fn scan(config: &Config, root: PathBuf, files: Vec<SourceFile>, progress: bo
         .into_par_iter()
         .map(|file| {
             let result = match std::fs::read(&file.path) {
+                Ok(bytes) if !prefilter.is_candidate(&bytes) => FileResult {
+                    file,
+                    violations: Vec::new(),
+                    parse_error: None,
+                    parsed: false,
+                },
                 Ok(bytes) => analyse_file(config, file, &bytes),
                 Err(e) => FileResult {
                     parse_error: Some(ParseError {
@@ -120,6 +164,7 @@ pub fn scan(config: &Config, root: PathBuf, files: Vec<SourceFile>, progress: bo
                     }),
                     file,
                     violations: Vec::new(),
+                    parsed: false,
                 },
             };
             if let Some(bar) = &bar {
@@ -149,6 +194,7 @@ pub fn analyse_file(config: &Config, file: SourceFile, bytes: &[u8]) -> FileResu
             }),
             file,
             violations: Vec::new(),
+            parsed: true,
         };
     };
     let root = tree.root_node();
@@ -171,5 +217,6 @@ pub fn analyse_file(config: &Config, file: SourceFile, bytes: &[u8]) -> FileResu
         file,
         violations,
         parse_error,
+        parsed: true,
     }
 }

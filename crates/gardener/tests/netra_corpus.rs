@@ -215,3 +215,24 @@ fn shipped_netra_example_config_is_valid_and_matches_the_fixture() {
         fixture_text
     );
 }
+
+#[test]
+fn prefilter_skips_files_without_rule_words_and_changes_no_result() {
+    let target = gardener::target::Target::load(&[fixture("netra")], None).expect("target");
+    let run = |full_parse| {
+        let options = gardener::scan::ScanOptions {
+            progress: false,
+            full_parse,
+        };
+        gardener::scan::scan_with(
+            &target.config,
+            target.root.clone(),
+            target.files.clone(),
+            options,
+        )
+    };
+    let (fast, full) = (run(false), run(true));
+    assert_eq!(located(&fast), located(&full));
+    assert_eq!(fast.summary().parsed, 19); // the four empty __init__.py are skipped
+    assert_eq!(full.summary().parsed, 23);
+}

@@ -69,31 +69,57 @@ pub fn package_of(relative: &str) -> Vec<String> {
     parts
 }
 
+/// Node kind ids of the grammar, looked up once: comparing ids is much cheaper than comparing
+/// kind names on every node of every file.
+struct Kinds {
+    import: u16,
+    import_from: u16,
+    call: u16,
+    class: u16,
+    comment: u16,
+    string: u16,
+}
+
+fn kinds() -> &'static Kinds {
+    static KINDS: std::sync::OnceLock<Kinds> = std::sync::OnceLock::new();
+    KINDS.get_or_init(|| {
+        let language: tree_sitter::Language = tree_sitter_python::LANGUAGE.into();
+        let id = |name: &str| language.id_for_node_kind(name, true);
+        Kinds {
+            import: id("import_statement"),
+            import_from: id("import_from_statement"),
+            call: id("call"),
+            class: id("class_definition"),
+            comment: id("comment"),
+            string: id("string"),
+        }
+    })
+}
+
 /// Analyses one parsed Python file.
 pub fn analyse(ctx: &mut FileContext, root: Node) {
     let source = ctx.text;
     let mut import_nodes = Vec::new();
     let mut calls = Vec::new();
     let mut classes = Vec::new();
-    walk(root, |node| match node.kind() {
-        "import_statement" | "import_from_statement" => {
+    let ids = kinds();
+    walk(root, |node| {
+        let kind = node.kind_id();
+        if kind == ids.import || kind == ids.import_from {
             import_nodes.push(node);
             false
-        }
-        "call" => {
+        } else if kind == ids.call {
             calls.push(node);
             true
-        }
-        "class_definition" => {
+        } else if kind == ids.class {
             classes.push(node);
             true
-        }
-        "comment" => {
+        } else if kind == ids.comment {
             ctx.comment(text(node, source), node.start_byte());
             false
+        } else {
+            kind != ids.string
         }
-        "string" => false,
-        _ => true,
     });
     let package = package_of(&ctx.file.relative);
     let mut bindings = Bindings::default();
@@ -109,6 +135,19 @@ pub fn analyse(ctx: &mut FileContext, root: Node) {
         };
         let mut chain = Vec::new();
         if !spelled_chain(function, source, &mut chain) {
+            continue;
+        }
+        // Most calls are not of a managed type: decide on the last name before resolving.
+        let last = match chain.as_slice() {
+            [single] => bindings
+                .names
+                .get(*single)
+                .and_then(|p| p.last())
+                .map_or(*single, String::as_str),
+            [.., last] => *last,
+            [] => continue,
+        };
+        if !ctx.may_be_managed(last) {
             continue;
         }
         if let Some(resolved) = bindings.resolve(&chain) {
