@@ -157,11 +157,10 @@ pub fn run(args: GardenArgs) -> i32 {
         Command::Bench(a) => run_bench(a),
     };
     outcome.unwrap_or_else(|e| {
+        // Every error stops the command before it could judge the code: exit 2, never a
+        // misleading 0 or 1.
         eprintln!("garden: {e}");
-        match e {
-            Error::Io { .. } | Error::Data { .. } => EXIT_VIOLATIONS.max(EXIT_USAGE),
-            Error::Config { .. } | Error::Usage(_) => EXIT_USAGE,
-        }
+        EXIT_USAGE
     })
 }
 

@@ -33,6 +33,8 @@
 //! | [`bench`] | the synthetic corpus and the speed benchmark |
 //! | [`error`] | the error type: every message names its file |
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod baseline;
 pub mod bench;
