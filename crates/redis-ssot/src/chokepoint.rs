@@ -53,7 +53,7 @@ impl RedisManager {
     ) -> Result<T>
     where
         F: FnOnce(Conn) -> Fut,
-        Fut: Future<Output = redis::RedisResult<T>>,
+        Fut: Future<Output = (Conn, redis::RedisResult<T>)>,
     {
         self.run_on(Source::Shared, op, timeout, f).await
     }
@@ -68,7 +68,7 @@ impl RedisManager {
     ) -> Result<T>
     where
         F: FnOnce(Conn) -> Fut,
-        Fut: Future<Output = redis::RedisResult<T>>,
+        Fut: Future<Output = (Conn, redis::RedisResult<T>)>,
     {
         let inner = &*self.inner;
         let started = Instant::now();
@@ -98,7 +98,15 @@ impl RedisManager {
         let span = tracing::debug_span!("redis.command", db.operation.name = op);
         let io = async {
             match source {
-                Source::Shared => f(conn).await.map_err(Error::from),
+                Source::Shared => {
+                    let (conn, result) = f(conn).await;
+                    let result = result.map_err(Error::from);
+                    // Only a healthy connection goes back to the handle's cache.
+                    if !matches!(&result, Err(e) if e.is_unavailable()) {
+                        self.check_in(conn, generation);
+                    }
+                    result
+                }
                 Source::Dedicated => self.on_dedicated(f).await,
             }
         };
@@ -119,10 +127,11 @@ impl RedisManager {
     async fn on_dedicated<T, F, Fut>(&self, f: F) -> Result<T>
     where
         F: FnOnce(Conn) -> Fut,
-        Fut: Future<Output = redis::RedisResult<T>>,
+        Fut: Future<Output = (Conn, redis::RedisResult<T>)>,
     {
         let lease = self.inner.pool.acquire(&self.inner.connector).await?;
-        let result = f(lease.conn()).await.map_err(Error::from);
+        let (_, result) = f(lease.conn()).await;
+        let result = result.map_err(Error::from);
         match &result {
             Err(e) if e.is_unavailable() || matches!(e, Error::Decode(_)) => lease.discard(),
             _ => lease.release(),
@@ -167,7 +176,7 @@ impl RedisManager {
         {
             inner.set_last_error(&inner.last_error, e.to_string());
         }
-        inner.counters.by_outcome[outcome.index()].fetch_add(1, Ordering::Relaxed);
+        inner.counters.by_outcome.bump(outcome);
         inner
             .metrics
             .record(op, outcome, started.elapsed().as_secs_f64());
@@ -178,7 +187,7 @@ impl RedisManager {
     fn refuse(&self, op: &'static str, err: Error, started: Instant) -> Error {
         let outcome = err.outcome();
         let inner = &*self.inner;
-        inner.counters.by_outcome[outcome.index()].fetch_add(1, Ordering::Relaxed);
+        inner.counters.by_outcome.bump(outcome);
         inner
             .metrics
             .record(op, outcome, started.elapsed().as_secs_f64());

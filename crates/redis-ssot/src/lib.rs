@@ -47,6 +47,7 @@ mod health;
 mod manager;
 pub mod metrics;
 mod pool;
+mod shard;
 pub mod pubsub;
 pub mod state;
 pub mod status;

@@ -22,10 +22,42 @@ pub const RECONNECTS: &str = "db.client.reconnects";
 
 type Handles = Arc<[Histogram; Outcome::ALL.len()]>;
 
+/// Hashes a `&'static str` by its address: operation names are literals, so the address is
+/// a stable identity and hashing it costs one multiply instead of SipHash over the text.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// Map key: the name's address (names with equal text but different addresses just get
+/// separate cache entries pointing at the same metric series).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct OpKey(usize);
+
+impl OpKey {
+    fn of(op: &'static str) -> OpKey {
+        OpKey(op.as_ptr() as usize)
+    }
+}
+
+type HandleMap = HashMap<OpKey, Handles, std::hash::BuildHasherDefault<AddrHasher>>;
+
 /// Per-operation histogram handles, created on first use.
 #[derive(Default)]
 pub(crate) struct OperationMetrics {
-    by_op: ArcSwap<HashMap<&'static str, Handles>>,
+    by_op: ArcSwap<HandleMap>,
 }
 
 impl OperationMetrics {
@@ -33,7 +65,7 @@ impl OperationMetrics {
     #[inline]
     pub(crate) fn record(&self, op: &'static str, outcome: Outcome, seconds: f64) {
         let map = self.by_op.load();
-        if let Some(handles) = map.get(op) {
+        if let Some(handles) = map.get(&OpKey::of(op)) {
             handles[outcome.index()].record(seconds);
             return;
         }
@@ -48,8 +80,8 @@ impl OperationMetrics {
             metrics::histogram!(OPERATION_DURATION, "db.operation.name" => op, "outcome" => o.as_str())
         }));
         self.by_op.rcu(|current| {
-            let mut next = HashMap::clone(current);
-            next.entry(op).or_insert_with(|| handles.clone());
+            let mut next = HandleMap::clone(current);
+            next.entry(OpKey::of(op)).or_insert_with(|| handles.clone());
             next
         });
         handles

@@ -91,12 +91,7 @@ impl Status {
             dedicated_connections: inner.pool.open(),
             totals: Outcome::ALL
                 .iter()
-                .map(|o| {
-                    (
-                        o.as_str(),
-                        inner.counters.by_outcome[o.index()].load(Ordering::Relaxed),
-                    )
-                })
+                .map(|o| (o.as_str(), inner.counters.by_outcome.total(*o)))
                 .collect(),
             uptime_secs: inner.created.elapsed().as_secs(),
         }

@@ -36,6 +36,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                     generation,
                     addr,
                 })));
+                inner.generation.store(generation, Ordering::Release);
                 let opened = inner
                     .counters
                     .connections_opened
@@ -68,6 +69,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                     }
                 }
                 inner.state.set(ConnState::Reconnecting);
+                inner.generation.store(0, Ordering::Release);
                 inner.conn.store(None);
                 continue;
             }

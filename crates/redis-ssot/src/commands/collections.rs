@@ -5,18 +5,10 @@ use std::time::Duration;
 
 use redis::{FromRedisValue, ToRedisArgs};
 
-use super::{check_key, check_keys};
+use super::{check_key, check_keys, cmd};
 use crate::chokepoint::Source;
 use crate::error::Result;
 use crate::manager::RedisManager;
-
-macro_rules! cmd {
-    ($name:literal $(, $arg:expr)* $(,)?) => {{
-        let mut c = redis::cmd($name);
-        $( c.arg($arg); )*
-        c
-    }};
-}
 
 impl RedisManager {
     // ---- lists ----
@@ -84,7 +76,10 @@ impl RedisManager {
             Source::Dedicated,
             "BLPOP",
             deadline,
-            move |mut c| async move { cmd.query_async(&mut c).await },
+            move |mut c| async move {
+                let r = cmd.query_async(&mut c).await;
+                (c, r)
+            },
         )
         .await
     }

@@ -24,7 +24,8 @@ impl RedisManager {
     pub async fn pipeline<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T> {
         let timeout = self.inner.config.command_timeout;
         self.run("PIPELINE", timeout, move |mut c| async move {
-            pipe.query_async(&mut c).await
+            let r = pipe.query_async(&mut c).await;
+            (c, r)
         })
         .await
     }
@@ -37,7 +38,8 @@ impl RedisManager {
     ) -> Result<T> {
         let timeout = self.inner.config.command_timeout;
         self.run("EVALSHA", timeout, move |mut c| async move {
-            invocation.invoke_async(&mut c).await
+            let r = invocation.invoke_async(&mut c).await;
+            (c, r)
         })
         .await
     }
@@ -46,7 +48,8 @@ impl RedisManager {
     pub async fn cmd<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
         let timeout = self.inner.config.command_timeout;
         self.run(op_name(cmd), timeout, move |mut c| async move {
-            cmd.query_async(&mut c).await
+            let r = cmd.query_async(&mut c).await;
+            (c, r)
         })
         .await
     }
@@ -63,7 +66,10 @@ impl RedisManager {
             Source::Dedicated,
             op_name(cmd),
             deadline,
-            move |mut c| async move { cmd.query_async(&mut c).await },
+            move |mut c| async move {
+                let r = cmd.query_async(&mut c).await;
+                (c, r)
+            },
         )
         .await
     }
@@ -76,7 +82,11 @@ impl RedisManager {
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let timeout = self.inner.config.command_timeout;
-        self.run_on(Source::Dedicated, op, timeout, f).await
+        self.run_on(Source::Dedicated, op, timeout, move |c| {
+            let keep = c.clone();
+            async move { (keep, f(c).await) }
+        })
+        .await
     }
 
     /// One SCAN step: returns the next cursor and a batch of keys.

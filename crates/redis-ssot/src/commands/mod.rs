@@ -18,6 +18,16 @@ use redis::{Cmd, FromRedisValue};
 use crate::error::{Error, Result};
 use crate::manager::RedisManager;
 
+/// Builds a `Cmd` in place (no clone of a half-built command).
+macro_rules! cmd {
+    ($name:literal $(, $arg:expr)* $(,)?) => {{
+        let mut c = redis::cmd($name);
+        $( c.arg($arg); )*
+        c
+    }};
+}
+pub(crate) use cmd;
+
 /// The largest key the manager will send (Redis allows 512 MiB; nobody means that).
 pub const MAX_KEY_LEN: usize = 64 * 1024;
 
@@ -44,7 +54,8 @@ impl RedisManager {
     pub(crate) async fn query<T: FromRedisValue>(&self, op: &'static str, cmd: Cmd) -> Result<T> {
         let timeout = self.inner.config.command_timeout;
         self.run(op, timeout, move |mut conn| async move {
-            cmd.query_async(&mut conn).await
+            let r = cmd.query_async(&mut conn).await;
+            (conn, r)
         })
         .await
     }

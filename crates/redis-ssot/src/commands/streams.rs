@@ -2,7 +2,7 @@
 
 use redis::ToRedisArgs;
 
-use super::check_key;
+use super::{check_key, cmd};
 use crate::error::Result;
 use crate::manager::RedisManager;
 
@@ -57,7 +57,6 @@ impl RedisManager {
     /// XLEN.
     pub async fn xlen(&self, key: &str) -> Result<u64> {
         check_key(key)?;
-        self.query("XLEN", redis::cmd("XLEN").arg(key).clone())
-            .await
+        self.query("XLEN", cmd!("XLEN", key)).await
     }
 }

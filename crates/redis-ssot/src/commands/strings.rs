@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use redis::{FromRedisValue, ToRedisArgs};
 
-use super::{check_key, check_keys};
+use super::{check_key, check_keys, cmd};
 use crate::error::Result;
 use crate::manager::RedisManager;
 
@@ -52,14 +52,13 @@ impl RedisManager {
     /// GET: `Ok(None)` when the key is missing.
     pub async fn get<T: FromRedisValue>(&self, key: &str) -> Result<Option<T>> {
         check_key(key)?;
-        self.query("GET", redis::cmd("GET").arg(key).clone()).await
+        self.query("GET", cmd!("GET", key)).await
     }
 
     /// SET without options.
     pub async fn set<V: ToRedisArgs>(&self, key: &str, value: V) -> Result<()> {
         check_key(key)?;
-        self.query("SET", redis::cmd("SET").arg(key).arg(value).clone())
-            .await
+        self.query("SET", cmd!("SET", key, value)).await
     }
 
     /// SET with a TTL.
@@ -105,37 +104,32 @@ impl RedisManager {
     /// DEL of one or more keys; returns how many existed.
     pub async fn del(&self, keys: &[&str]) -> Result<u64> {
         check_keys(keys)?;
-        self.query("DEL", redis::cmd("DEL").arg(keys).clone()).await
+        self.query("DEL", cmd!("DEL", keys)).await
     }
 
     /// UNLINK (non-blocking delete) of one or more keys; returns how many existed.
     pub async fn unlink(&self, keys: &[&str]) -> Result<u64> {
         check_keys(keys)?;
-        self.query("UNLINK", redis::cmd("UNLINK").arg(keys).clone())
-            .await
+        self.query("UNLINK", cmd!("UNLINK", keys)).await
     }
 
     /// EXISTS: how many of `keys` exist.
     pub async fn exists(&self, keys: &[&str]) -> Result<u64> {
         check_keys(keys)?;
-        self.query("EXISTS", redis::cmd("EXISTS").arg(keys).clone())
-            .await
+        self.query("EXISTS", cmd!("EXISTS", keys)).await
     }
 
     /// PEXPIRE: returns false if the key does not exist.
     pub async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
         check_key(key)?;
         let ms = (ttl.as_millis() as u64).max(1);
-        self.query("PEXPIRE", redis::cmd("PEXPIRE").arg(key).arg(ms).clone())
-            .await
+        self.query("PEXPIRE", cmd!("PEXPIRE", key, ms)).await
     }
 
     /// PTTL, decoded.
     pub async fn ttl(&self, key: &str) -> Result<Ttl> {
         check_key(key)?;
-        let ms: i64 = self
-            .query("PTTL", redis::cmd("PTTL").arg(key).clone())
-            .await?;
+        let ms: i64 = self.query("PTTL", cmd!("PTTL", key)).await?;
         Ok(match ms {
             -2 => Ttl::Missing,
             -1 => Ttl::Persistent,
@@ -151,15 +145,13 @@ impl RedisManager {
     /// INCRBY.
     pub async fn incr_by(&self, key: &str, by: i64) -> Result<i64> {
         check_key(key)?;
-        self.query("INCRBY", redis::cmd("INCRBY").arg(key).arg(by).clone())
-            .await
+        self.query("INCRBY", cmd!("INCRBY", key, by)).await
     }
 
     /// MGET: one `Option` per key, in order.
     pub async fn mget<T: FromRedisValue>(&self, keys: &[&str]) -> Result<Vec<Option<T>>> {
         check_keys(keys)?;
-        self.query("MGET", redis::cmd("MGET").arg(keys).clone())
-            .await
+        self.query("MGET", cmd!("MGET", keys)).await
     }
 
     /// MSET of key/value pairs.
@@ -176,8 +168,7 @@ impl RedisManager {
     /// MEMORY USAGE: bytes used by the key and its value, `None` if missing.
     pub async fn memory_usage(&self, key: &str) -> Result<Option<u64>> {
         check_key(key)?;
-        self.query("MEMORY", redis::cmd("MEMORY").arg("USAGE").arg(key).clone())
-            .await
+        self.query("MEMORY", cmd!("MEMORY", "USAGE", key)).await
     }
 
     /// PING.
@@ -201,10 +192,7 @@ impl RedisManager {
     /// PUBLISH: returns how many subscribers received the message.
     pub async fn publish<V: ToRedisArgs>(&self, channel: &str, message: V) -> Result<u64> {
         check_key(channel)?;
-        self.query(
-            "PUBLISH",
-            redis::cmd("PUBLISH").arg(channel).arg(message).clone(),
-        )
-        .await
+        self.query("PUBLISH", cmd!("PUBLISH", channel, message))
+            .await
     }
 }

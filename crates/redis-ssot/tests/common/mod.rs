@@ -23,7 +23,7 @@ pub async fn ready_manager(config: Config) -> RedisManager {
     m.wait_ready(Duration::from_secs(10))
         .await
         .expect("manager becomes ready");
-    eventually("first health check", Duration::from_secs(5), || async {
+    eventually("first health check", Duration::from_secs(10), || async {
         m.status().role.map(|_| ())
     })
     .await;
@@ -50,4 +50,15 @@ where
 pub fn client_count(server: &testkit::RedisServer) -> usize {
     let list = server.cli(&["CLIENT", "LIST"]).expect("client list");
     list.lines().filter(|l| !l.contains("cmd=client")).count()
+}
+
+/// Connects and waits until ready, without waiting for the first health check (the stores'
+/// tests do not depend on it, and it may not run until `health_interval` when the state turns
+/// ready before the monitor subscribes).
+pub async fn connected_manager(config: Config) -> RedisManager {
+    let m = RedisManager::connect(config).expect("valid config");
+    m.wait_ready(Duration::from_secs(10))
+        .await
+        .expect("manager becomes ready");
+    m
 }
