@@ -124,6 +124,21 @@ impl<'a> FileContext<'a> {
             .any(|r| r.managed_types.iter().any(|m| m.last() == last))
     }
 
+    /// Whether `resolved` is inside an applicable rule's canonical owner (the canonical path
+    /// itself or anything under its qualifier, such as `redis_ssot::…` for
+    /// `redis_ssot::RedisManager`).
+    pub fn is_canonical(&self, resolved: &[String]) -> bool {
+        self.rules
+            .iter()
+            .filter_map(|r| r.canonical.as_ref())
+            .any(|c| {
+                let segments = c.segments();
+                let qualifier = &segments[..segments.len().saturating_sub(1)];
+                resolved.starts_with(segments)
+                    || (!qualifier.is_empty() && resolved.starts_with(qualifier))
+            })
+    }
+
     /// Whether `resolved` names a managed type of any applicable rule.
     pub fn is_managed(&self, resolved: &[String]) -> bool {
         self.rules

@@ -4,8 +4,8 @@
 //! types only it may construct, and the names a competing implementation would have. The
 //! gardener parses Python and Rust with tree-sitter, resolves imports and `use` paths, and
 //! reports what breaks a rule; it can rewrite deprecated imports, roll that back byte for byte,
-//! track progress against a baseline and chart it over time. See `README.md` for the rules
-//! schema and the command line.
+//! track progress against a baseline and chart it over time. The rules schema is documented in
+//! [`config`] (and, with the command line, in the crate's `README.md`).
 //!
 //! # Map
 //!

@@ -22,6 +22,13 @@ fn redis_clients_built_outside_the_manager_crate_are_reported_in_every_form() {
             app(14, "direct_instantiation"), // ConnectionManager renamed to Cm
             app(16, "direct_instantiation"), // struct literal
             app(17, "direct_instantiation"), // inside assert!(..)
+            // An inherent impl of a type defined elsewhere; trait impls for the canonical
+            // manager (main.rs, below line 25) are not reported.
+            (
+                "crates/app/src/shadow_impl.rs".to_owned(),
+                1,
+                "competing_implementation"
+            ),
             (
                 "crates/cli/src/main.rs".to_owned(),
                 2,

@@ -87,6 +87,8 @@ pub fn render<'a>(
                 "rules": rules,
             }},
             "originalUriBaseIds": { "SRCROOT": { "uri": root_uri } },
+            // Columns count characters, as editors do, not UTF-16 code units.
+            "columnKind": "unicodeCodePoints",
             "invocations": [{
                 "executionSuccessful": true,
                 "toolExecutionNotifications": notifications,
