@@ -1,0 +1,199 @@
+//! Runs an agent for one user message and stores every event it produces.
+//!
+//! A run is detached from the socket that started it: if the socket closes, the run still
+//! completes and its events are in the log for the next connection. Appends that fail because
+//! Redis is unavailable are retried (the append is idempotent per `(run_id, seq)`) until Redis
+//! is back or the retry deadline passes; the socket that started the run is told once with a
+//! `redis_unavailable` error event, so a user never waits in silence.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::{AgentInput, Step};
+use crate::events::{ErrorCode, Event, EventKind, RunRef, error_event};
+use crate::state::AppState;
+
+/// One user message to answer.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// The user.
+    pub user_id: String,
+    /// The thread.
+    pub thread_id: String,
+    /// The user's text.
+    pub text: String,
+}
+
+/// Where the run reports problems only its own socket should see (never stored).
+pub type ControlSender = mpsc::Sender<Value>;
+
+/// How many earlier messages the agent is shown.
+const HISTORY: usize = 50;
+
+/// Starts a run in the background and returns its id at once.
+pub fn spawn(app: AppState, req: RunRequest, control: ControlSender) -> String {
+    let run_id = crate::token::random_hex(8);
+    let run = RunRef {
+        user_id: req.user_id.clone(),
+        thread_id: req.thread_id.clone(),
+        run_id: run_id.clone(),
+        agent_name: app.agent().name().to_string(),
+    };
+    tokio::spawn(async move {
+        let mut writer = Writer {
+            app: app.clone(),
+            run: run.clone(),
+            control,
+            seq: 0,
+            told_unavailable: false,
+        };
+        let outcome = execute(&app, &req, &mut writer).await;
+        app.run_states().finish(&run, outcome.is_ok()).await;
+        if let Err(message) = outcome {
+            tracing::warn!(run_id = %run.run_id, %message, "run failed");
+            let _ = writer
+                .control
+                .send(error_event(
+                    ErrorCode::RunFailed,
+                    message,
+                    Some(&run.run_id),
+                ))
+                .await;
+        }
+    });
+    run_id
+}
+
+async fn execute(app: &AppState, req: &RunRequest, w: &mut Writer) -> Result<(), String> {
+    let history = w.history().await?;
+    let mut first = w.run.event(EventKind::UserMessage);
+    first.text = Some(req.text.clone());
+    w.append(first).await?;
+    app.run_states().start(&w.run).await;
+    w.append(w.run.event(EventKind::AgentStarted)).await?;
+
+    let (tx, mut rx) = mpsc::channel(16);
+    let input = AgentInput {
+        user_id: req.user_id.clone(),
+        thread_id: req.thread_id.clone(),
+        run_id: w.run.run_id.clone(),
+        text: req.text.clone(),
+        history,
+    };
+    let mut work = tokio::spawn(app.agent().run(input, tx));
+    let result = loop {
+        tokio::select! {
+            Some(step) = rx.recv() => w.append(step_event(&w.run, step)).await?,
+            joined = &mut work => {
+                while let Ok(step) = rx.try_recv() {
+                    w.append(step_event(&w.run, step)).await?;
+                }
+                break joined.map_err(|e| format!("agent task failed: {e}"))?;
+            }
+        }
+    };
+    let mut last = w.run.event(match result {
+        Ok(_) => EventKind::AgentCompleted,
+        Err(_) => EventKind::AgentFailed,
+    });
+    last.text = Some(result.unwrap_or_else(|e| e));
+    w.append(last).await
+}
+
+fn step_event(run: &RunRef, step: Step) -> Event {
+    match step {
+        Step::Thinking(text) => {
+            let mut e = run.event(EventKind::AgentThinking);
+            e.text = Some(text);
+            e
+        }
+        Step::ToolExecuting { tool_name, input } => {
+            let mut e = run.event(EventKind::ToolExecuting);
+            e.tool_name = Some(tool_name);
+            e.results = None;
+            e.text = Some(input.to_string());
+            e
+        }
+        Step::ToolCompleted { tool_name, results } => {
+            let mut e = run.event(EventKind::ToolCompleted);
+            e.tool_name = Some(tool_name);
+            e.results = Some(results);
+            e
+        }
+    }
+}
+
+/// Appends a run's events in order, retrying through outages.
+struct Writer {
+    app: AppState,
+    run: RunRef,
+    control: ControlSender,
+    seq: u32,
+    told_unavailable: bool,
+}
+
+impl Writer {
+    async fn history(&mut self) -> Result<Vec<String>, String> {
+        let (user, thread) = (self.run.user_id.clone(), self.run.thread_id.clone());
+        let log = self.app.log().clone();
+        let events = self
+            .retry(|| {
+                let log = log.clone();
+                let (user, thread) = (user.clone(), thread.clone());
+                async move { log.thread_tail(&user, &thread, HISTORY).await }
+            })
+            .await?;
+        Ok(events
+            .into_iter()
+            .filter(|e| e.kind == EventKind::UserMessage)
+            .filter_map(|e| e.text)
+            .collect())
+    }
+
+    async fn append(&mut self, event: Event) -> Result<(), String> {
+        let seq = self.seq;
+        let log = self.app.log().clone();
+        self.retry(|| {
+            let (log, event) = (log.clone(), event.clone());
+            async move { log.append(&event, seq).await }
+        })
+        .await?;
+        self.seq += 1;
+        Ok(())
+    }
+
+    async fn retry<T, F, Fut>(&mut self, mut op: F) -> Result<T, String>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, redis_ssot::Error>>,
+    {
+        let deadline = Instant::now() + self.app.config().run_retry_deadline;
+        loop {
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_unavailable() && Instant::now() < deadline => {
+                    if !self.told_unavailable {
+                        self.told_unavailable = true;
+                        let msg = format!(
+                            "redis is unavailable ({e}); the run will continue when it is back"
+                        );
+                        let _ = self
+                            .control
+                            .send(error_event(
+                                ErrorCode::RedisUnavailable,
+                                msg,
+                                Some(&self.run.run_id),
+                            ))
+                            .await;
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let _ = self.app.manager().wait_ready(left).await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(format!("run {} stopped: {e}", self.run.run_id)),
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! HS256 JWT verification for tokens issued by an external auth service.
+//!
+//! Only HS256 is accepted, whatever the header claims: accepting the header's `alg` is the
+//! classic JWT hole (`none`, or RS/HS confusion). `exp` is required, so a leaked token cannot
+//! live forever; the blacklist (checked by the login handler with the `jti`, or the token's
+//! fingerprint when there is none) revokes it earlier.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use super::{Authenticator, Identity, LoginRequest};
+use crate::agent::BoxFuture;
+use crate::error::ApiError;
+use crate::ids::Username;
+
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+const LEEWAY_SECS: u64 = 30;
+
+/// Verifies HS256 JWTs with a shared secret.
+#[derive(Clone)]
+pub struct JwtAuthenticator {
+    secret: Vec<u8>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    exp: u64,
+    #[serde(default)]
+    nbf: Option<u64>,
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    aud: Option<serde_json::Value>,
+    #[serde(default)]
+    jti: Option<String>,
+}
+
+impl JwtAuthenticator {
+    /// A verifier for `secret`, optionally requiring `iss` and `aud`.
+    pub fn new(secret: Vec<u8>, issuer: Option<String>, audience: Option<String>) -> Self {
+        JwtAuthenticator {
+            secret,
+            issuer,
+            audience,
+        }
+    }
+
+    /// Checks signature and claims of `token` at unix time `now`.
+    pub fn verify(&self, token: &str, now: u64) -> Result<Identity, ApiError> {
+        let bad = |why: &str| ApiError::unauthorized(format!("invalid token: {why}"));
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad("expected three dot-separated parts"));
+        };
+        let decode = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| bad("bad base64url"))
+        };
+        let header: Header = serde_json::from_slice(&decode(h)?).map_err(|_| bad("bad header"))?;
+        if header.alg != "HS256" {
+            return Err(bad("only HS256 is accepted"));
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).map_err(|_| bad("bad key"))?;
+        mac.update(h.as_bytes());
+        mac.update(b".");
+        mac.update(p.as_bytes());
+        mac.verify_slice(&decode(s)?)
+            .map_err(|_| bad("signature mismatch"))?;
+        let claims: Claims = serde_json::from_slice(&decode(p)?)
+            .map_err(|_| bad("bad claims (sub and exp are required)"))?;
+        if claims.exp + LEEWAY_SECS < now {
+            return Err(bad("expired"));
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
+            return Err(bad("not yet valid"));
+        }
+        if let Some(want) = &self.issuer
+            && claims.iss.as_deref() != Some(want.as_str())
+        {
+            return Err(bad("wrong issuer"));
+        }
+        if let Some(want) = &self.audience {
+            let ok = match &claims.aud {
+                Some(serde_json::Value::String(a)) => a == want,
+                Some(serde_json::Value::Array(list)) => {
+                    list.iter().any(|a| a.as_str() == Some(want))
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(bad("wrong audience"));
+            }
+        }
+        let user = Username::parse(&claims.sub).map_err(|e| bad(&e))?;
+        Ok(Identity {
+            user,
+            credential_id: Some(
+                claims
+                    .jti
+                    .unwrap_or_else(|| crate::token::fingerprint(token)),
+            ),
+        })
+    }
+}
+
+impl Authenticator for JwtAuthenticator {
+    fn mode(&self) -> &'static str {
+        "jwt"
+    }
+
+    fn authenticate<'a>(
+        &'a self,
+        req: &'a LoginRequest,
+    ) -> BoxFuture<'a, Result<Identity, ApiError>> {
+        Box::pin(async move {
+            let token = req
+                .token
+                .as_deref()
+                .ok_or_else(|| ApiError::bad_request("`token` (a JWT) is required"))?;
+            self.verify(token, crate::events::now_ms() / 1000)
+        })
+    }
+}
+
+/// Signs `claims` as an HS256 JWT: for tests and for tools that stand in for the auth service.
+pub fn sign_hs256(claims: &serde_json::Value, secret: &[u8]) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let signing_input = format!("{header}.{payload}");
+    let sig = match Hmac::<Sha256>::new_from_slice(secret) {
+        Ok(mut mac) => {
+            mac.update(signing_input.as_bytes());
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    };
+    format!("{signing_input}.{sig}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn auth() -> JwtAuthenticator {
+        JwtAuthenticator::new(b"s3cret".to_vec(), Some("idp".into()), Some("chat".into()))
+    }
+
+    #[test]
+    fn valid_token_yields_the_subject_and_its_jti() {
+        let t = sign_hs256(
+            &json!({"sub":"alice","exp":NOW+60,"iss":"idp","aud":["chat"],"jti":"j1"}),
+            b"s3cret",
+        );
+        let id = auth().verify(&t, NOW).unwrap();
+        assert_eq!(id.user.as_str(), "alice");
+        assert_eq!(id.credential_id.as_deref(), Some("j1"));
+    }
+
+    #[test]
+    fn wrong_secret_expired_and_alg_none_are_refused() {
+        let claims = json!({"sub":"alice","exp":NOW+60,"iss":"idp","aud":"chat"});
+        let forged = sign_hs256(&claims, b"other");
+        assert_eq!(
+            auth().verify(&forged, NOW).unwrap_err().message,
+            "invalid token: signature mismatch"
+        );
+        let old = sign_hs256(
+            &json!({"sub":"alice","exp":NOW-31,"iss":"idp","aud":"chat"}),
+            b"s3cret",
+        );
+        assert_eq!(
+            auth().verify(&old, NOW).unwrap_err().message,
+            "invalid token: expired"
+        );
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        assert_eq!(
+            auth().verify(&none, NOW).unwrap_err().message,
+            "invalid token: only HS256 is accepted"
+        );
+    }
+
+    #[test]
+    fn issuer_and_audience_must_match_when_configured() {
+        let t = sign_hs256(
+            &json!({"sub":"alice","exp":NOW+60,"iss":"evil","aud":"chat"}),
+            b"s3cret",
+        );
+        assert_eq!(
+            auth().verify(&t, NOW).unwrap_err().message,
+            "invalid token: wrong issuer"
+        );
+        let t = sign_hs256(
+            &json!({"sub":"alice","exp":NOW+60,"iss":"idp","aud":"other"}),
+            b"s3cret",
+        );
+        assert_eq!(
+            auth().verify(&t, NOW).unwrap_err().message,
+            "invalid token: wrong audience"
+        );
+    }
+}

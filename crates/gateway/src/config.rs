@@ -1,0 +1,124 @@
+//! [`GatewayConfig`]: everything `serve` needs besides the manager.
+//!
+//! Defaults are for the demo (`make run`): bare-username login, the demo agent, limits small
+//! enough to see working. The binary overrides them from flags and the environment.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::agent::Agent;
+use crate::agent::demo::DemoAgent;
+
+/// Pauses the embedded Redis for the given time (the CLI sends SIGSTOP, then SIGCONT). Only
+/// the caller that started that server can provide it; against an external Redis there is
+/// none, and the "simulate outage" control does not exist.
+pub type OutageHook = Arc<dyn Fn(Duration) + Send + Sync>;
+
+/// How `/api/login` decides who the caller is.
+#[derive(Clone)]
+pub enum AuthMode {
+    /// Trust a bare username: a demo, not authentication (the README says so).
+    Demo,
+    /// Verify an HS256 JWT issued by an external auth service; its `sub` is the user.
+    Jwt {
+        /// The shared HMAC secret.
+        secret: Vec<u8>,
+        /// When set, the token's `iss` must equal it.
+        issuer: Option<String>,
+        /// When set, the token's `aud` must equal (or contain) it.
+        audience: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for AuthMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthMode::Demo => f.write_str("Demo"),
+            AuthMode::Jwt {
+                issuer, audience, ..
+            } => f
+                .debug_struct("Jwt")
+                .field("secret", &"***")
+                .field("issuer", issuer)
+                .field("audience", audience)
+                .finish(),
+        }
+    }
+}
+
+/// Login attempts allowed per window, per username and per client IP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimit {
+    /// Attempts per username per window.
+    pub per_user: u32,
+    /// Attempts per client IP per window.
+    pub per_ip: u32,
+    /// The window.
+    pub window: Duration,
+}
+
+/// The gateway's settings. Build with [`GatewayConfig::new`] and adjust fields.
+#[derive(Clone)]
+pub struct GatewayConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Login mode.
+    pub auth: AuthMode,
+    /// `Some` only when the caller runs its own embedded Redis: enables
+    /// `POST /api/simulate-outage` and the page's control.
+    pub outage: Option<OutageHook>,
+    /// How long one simulated outage pauses Redis.
+    pub outage_duration: Duration,
+    /// Session lifetime.
+    pub session_ttl: Duration,
+    /// Login rate limits.
+    pub login_limit: LoginLimit,
+    /// Approximate cap of each user's delivery log (XADD MAXLEN ~).
+    pub user_log_max_len: u64,
+    /// Approximate cap of each thread's history.
+    pub thread_log_max_len: u64,
+    /// Largest accepted client frame; larger ones get a `frame_too_large` error event.
+    pub max_frame_bytes: usize,
+    /// How long a run keeps retrying its appends while Redis is unavailable.
+    pub run_retry_deadline: Duration,
+    /// The agent that answers messages.
+    pub agent: Arc<dyn Agent>,
+    /// Trust `X-Forwarded-For` for the client IP (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+}
+
+impl GatewayConfig {
+    /// The demo defaults, listening on `listen`.
+    pub fn new(listen: SocketAddr) -> GatewayConfig {
+        GatewayConfig {
+            listen,
+            auth: AuthMode::Demo,
+            outage: None,
+            outage_duration: Duration::from_secs(5),
+            session_ttl: Duration::from_secs(24 * 3600),
+            login_limit: LoginLimit {
+                per_user: 10,
+                per_ip: 60,
+                window: Duration::from_secs(60),
+            },
+            user_log_max_len: 10_000,
+            thread_log_max_len: 1_000,
+            max_frame_bytes: 64 * 1024,
+            run_retry_deadline: Duration::from_secs(30),
+            agent: Arc::new(DemoAgent),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("listen", &self.listen)
+            .field("auth", &self.auth)
+            .field("outage", &self.outage.is_some())
+            .field("agent", &self.agent.name())
+            .finish_non_exhaustive()
+    }
+}

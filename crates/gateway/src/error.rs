@@ -1,0 +1,154 @@
+//! Errors: [`GatewayError`] for `serve`, [`ApiError`] for HTTP answers.
+//!
+//! Every HTTP error is JSON (`{"error": code, "message": ..}`) with a stable `code`, so the
+//! page and scripts can branch on it; outages map to 503 with `Retry-After` and rate limits to
+//! 429 with `Retry-After`, so a client knows when to come back.
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Why `serve` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("http server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// An HTTP error answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// The status code.
+    pub status: StatusCode,
+    /// A stable machine-readable code (`unauthorized`, `rate_limited`, ...).
+    pub code: &'static str,
+    /// A human-readable explanation.
+    pub message: String,
+    /// Sent as `Retry-After` (whole seconds, at least 1).
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 400: the request is malformed.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 401: no valid session.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 404: not found, or not yours (the two are deliberately indistinguishable).
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn rate_limited(retry_after: Duration) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many attempts; retry in {}s", retry_secs(retry_after)),
+            )
+        }
+    }
+
+    /// 503 with `Retry-After`: Redis cannot serve this now.
+    pub fn unavailable(message: impl Into<String>, retry_after: Duration) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "redis_unavailable",
+                message,
+            )
+        }
+    }
+
+    /// 500: something unexpected; the message is logged, not sent.
+    pub fn internal(message: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%message, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the gateway log",
+        )
+    }
+}
+
+fn retry_secs(d: Duration) -> u64 {
+    d.as_secs_f64().ceil().max(1.0) as u64
+}
+
+impl From<redis_ssot::Error> for ApiError {
+    fn from(e: redis_ssot::Error) -> ApiError {
+        match e {
+            redis_ssot::Error::RateLimited { retry_after } => ApiError::rate_limited(retry_after),
+            redis_ssot::Error::CircuitOpen { retry_after } => {
+                ApiError::unavailable(e.to_string(), retry_after)
+            }
+            redis_ssot::Error::NotFound(what) => ApiError::not_found(what),
+            e if e.is_unavailable() => ApiError::unavailable(e.to_string(), Duration::from_secs(1)),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": self.code, "message": self.message});
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if let Some(after) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&retry_secs(after).to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limited_answers_429_with_retry_after_rounded_up() {
+        let resp = ApiError::rate_limited(Duration::from_millis(1500)).into_response();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "2");
+    }
+
+    #[test]
+    fn outages_map_to_503_and_reply_errors_to_500() {
+        let down = ApiError::from(redis_ssot::Error::Connection("reset".into()));
+        assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(down.code, "redis_unavailable");
+        let reply = ApiError::from(redis_ssot::Error::Redis {
+            code: "WRONGTYPE".into(),
+            message: "x".into(),
+        });
+        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -1,0 +1,314 @@
+//! The durable, capped event log: one Redis stream per user (what sockets deliver from) and
+//! one per thread (history), written together by one Lua script.
+//!
+//! Why a per-user stream: a socket serves one user, so it needs exactly one cursor. It reads
+//! `XRANGE (cursor +`, and a notification only says "look again", so a lost or repeated
+//! notification can cause neither a gap nor a duplicate. The thread stream receives the same
+//! id (XADD with an explicit id), so an `event_id` means the same thing in both.
+//!
+//! Why a script: the epoch, both XADDs, the thread index, the dedupe record and the
+//! notification must happen together. The dedupe record (`run:<id>` → seq → stream id) makes a
+//! retried append idempotent: during an outage a write can time out on our side and still be
+//! executed later by the server (a paused server reads its socket when it resumes).
+//!
+//! The epoch is a random value created whenever the user stream or the epoch key is missing
+//! at write time, so a log that vanished (restart without persistence, eviction) gets a new
+//! epoch and a client that remembers the old one is told its history is gone.
+
+use std::sync::LazyLock;
+
+use redis_ssot::redis::{Script, Value};
+use redis_ssot::{Error, RedisManager, StreamEntry};
+
+use crate::events::Event;
+use crate::ids::EventId;
+use crate::keys;
+
+const APPEND: &str = r#"
+local done = redis.call('HGET', KEYS[6], ARGV[7])
+if done then
+  return {done, redis.call('GET', KEYS[3]) or ''}
+end
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('SET', KEYS[3], ARGV[3])
+end
+local epoch = redis.call('GET', KEYS[3])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[4])
+local same = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id, 'e', ARGV[4])
+if type(same) == 'table' and same.err then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[4])
+end
+redis.call('ZADD', KEYS[4], tonumber(string.match(id, '^(%d+)')), ARGV[5])
+redis.call('HSETNX', KEYS[5], ARGV[5], ARGV[6])
+redis.call('HSET', KEYS[6], ARGV[7], id)
+redis.call('PEXPIRE', KEYS[6], 86400000)
+redis.call('PUBLISH', ARGV[8], 'e:' .. id)
+return {id, epoch}
+"#;
+
+static APPEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(APPEND));
+
+/// Where an appended event landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The stream id, which is the event's `event_id`.
+    pub id: String,
+    /// The user log's epoch.
+    pub epoch: String,
+}
+
+/// What a reconnecting client is told about its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayCheck {
+    /// The current epoch (`None`: nothing was ever written, or the log is gone).
+    pub epoch: Option<String>,
+    /// The events after the client's position are not all there any more.
+    pub lost: bool,
+}
+
+/// One of a user's threads.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ThreadSummary {
+    /// The thread id.
+    pub id: String,
+    /// The first message, shortened.
+    pub title: String,
+    /// Unix ms of the last event.
+    pub updated_ms: u64,
+}
+
+/// The event log of all users, on the one manager.
+#[derive(Clone)]
+pub struct EventLog {
+    manager: RedisManager,
+    user_max_len: u64,
+    thread_max_len: u64,
+}
+
+impl EventLog {
+    /// A log whose streams are capped at about `user_max_len` / `thread_max_len` entries.
+    pub fn new(manager: RedisManager, user_max_len: u64, thread_max_len: u64) -> EventLog {
+        EventLog {
+            manager,
+            user_max_len,
+            thread_max_len,
+        }
+    }
+
+    /// Appends `event` (the `seq`-th event of its run) to the user's and the thread's streams
+    /// and notifies every gateway. Appending the same `(run_id, seq)` again returns the first
+    /// id and writes nothing.
+    pub async fn append(&self, event: &Event, seq: u32) -> Result<Appended, Error> {
+        let user = &event.user_id;
+        let json = serde_json::to_string(event)?;
+        let title: String = event
+            .text
+            .as_deref()
+            .unwrap_or(&event.thread_id)
+            .chars()
+            .take(60)
+            .collect();
+        let mut inv = APPEND_SCRIPT.prepare_invoke();
+        inv.key(keys::user_log(user))
+            .key(keys::thread_log(user, &event.thread_id))
+            .key(keys::epoch(user))
+            .key(keys::threads(user))
+            .key(keys::titles(user))
+            .key(keys::run_dedupe(user, &event.run_id))
+            .arg(self.user_max_len)
+            .arg(self.thread_max_len)
+            .arg(crate::token::random_hex(8))
+            .arg(json)
+            .arg(&event.thread_id)
+            .arg(title)
+            .arg(seq)
+            .arg(keys::notify_channel(user));
+        let (id, epoch): (String, String) = self.manager.invoke(&inv).await?;
+        Ok(Appended { id, epoch })
+    }
+
+    /// Up to `count` events of the user's log after `after` (from the start when `None`).
+    pub async fn read_after(
+        &self,
+        user: &str,
+        after: Option<EventId>,
+        count: usize,
+    ) -> Result<Vec<Event>, Error> {
+        let start = after.map_or_else(|| "-".to_string(), |id| format!("({id}"));
+        let entries = self
+            .manager
+            .xrange(&keys::user_log(user), &start, "+", count)
+            .await?;
+        decode_all(entries)
+    }
+
+    /// Up to `count` events of one thread after `after`.
+    pub async fn thread_events(
+        &self,
+        user: &str,
+        thread: &str,
+        after: Option<EventId>,
+        count: usize,
+    ) -> Result<Vec<Event>, Error> {
+        let start = after.map_or_else(|| "-".to_string(), |id| format!("({id}"));
+        let entries = self
+            .manager
+            .xrange(&keys::thread_log(user, thread), &start, "+", count)
+            .await?;
+        decode_all(entries)
+    }
+
+    /// The last `count` events of one thread, oldest first.
+    pub async fn thread_tail(
+        &self,
+        user: &str,
+        thread: &str,
+        count: usize,
+    ) -> Result<Vec<Event>, Error> {
+        let mut entries = self
+            .manager
+            .xrevrange(&keys::thread_log(user, thread), "+", "-", count)
+            .await?;
+        entries.reverse();
+        decode_all(entries)
+    }
+
+    /// The id of the newest event in the user's log.
+    pub async fn head(&self, user: &str) -> Result<Option<EventId>, Error> {
+        let last = self
+            .manager
+            .xrevrange(&keys::user_log(user), "+", "-", 1)
+            .await?;
+        Ok(last.first().and_then(|(id, _)| EventId::parse(id)))
+    }
+
+    /// The user log's current epoch, if anything was ever written.
+    pub async fn epoch(&self, user: &str) -> Result<Option<String>, Error> {
+        self.manager.get(&keys::epoch(user)).await
+    }
+
+    /// Whether a client that saw everything up to `last` (in epoch `client_epoch`) can be
+    /// served the rest exactly: lost if the epoch changed, if entries after `last` were
+    /// trimmed, or if the log is behind the client (it was recreated).
+    pub async fn replay_check(
+        &self,
+        user: &str,
+        last: EventId,
+        client_epoch: Option<&str>,
+    ) -> Result<ReplayCheck, Error> {
+        let epoch = self.epoch(user).await?;
+        let mut lost = client_epoch.is_some_and(|c| epoch.as_deref() != Some(c));
+        let info = self
+            .manager
+            .cmd::<Value>(
+                redis_ssot::redis::cmd("XINFO")
+                    .arg("STREAM")
+                    .arg(keys::user_log(user)),
+            )
+            .await;
+        match info {
+            Ok(v) => {
+                let field = |name: &str| stream_info_id(&v, name);
+                if field("last-generated-id").is_some_and(|g| last > g)
+                    || field("max-deleted-entry-id").is_some_and(|d| d > last)
+                {
+                    lost = true;
+                }
+            }
+            Err(Error::Redis { .. }) => lost |= last > EventId::default(),
+            Err(e) => return Err(e),
+        }
+        Ok(ReplayCheck { epoch, lost })
+    }
+
+    /// The user's threads, most recently active first.
+    pub async fn threads(&self, user: &str) -> Result<Vec<ThreadSummary>, Error> {
+        let mut cmd = redis_ssot::redis::cmd("ZRANGE");
+        cmd.arg(keys::threads(user))
+            .arg(0)
+            .arg(199)
+            .arg("REV")
+            .arg("WITHSCORES");
+        let ids: Vec<(String, f64)> = self.manager.cmd(&cmd).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let titles: std::collections::HashMap<String, String> =
+            self.manager.hgetall(&keys::titles(user)).await?;
+        Ok(ids
+            .into_iter()
+            .map(|(id, score)| ThreadSummary {
+                title: titles.get(&id).cloned().unwrap_or_else(|| id.clone()),
+                updated_ms: score as u64,
+                id,
+            })
+            .collect())
+    }
+
+    /// Whether the user has a thread with this id. Threads are namespaced by user, so another
+    /// user's thread id is simply not found.
+    pub async fn thread_exists(&self, user: &str, thread: &str) -> Result<bool, Error> {
+        Ok(self
+            .manager
+            .zscore(&keys::threads(user), thread)
+            .await?
+            .is_some())
+    }
+
+    /// Registers an empty thread (so it is listed before its first message).
+    pub async fn create_thread(&self, user: &str, thread: &str, title: &str) -> Result<(), Error> {
+        let mut pipe = redis_ssot::redis::pipe();
+        pipe.atomic()
+            .cmd("ZADD")
+            .arg(keys::threads(user))
+            .arg("NX")
+            .arg(crate::events::now_ms())
+            .arg(thread)
+            .ignore()
+            .cmd("HSETNX")
+            .arg(keys::titles(user))
+            .arg(thread)
+            .arg(title)
+            .ignore();
+        self.manager.pipeline::<()>(&pipe).await
+    }
+}
+
+fn decode_all(entries: Vec<StreamEntry>) -> Result<Vec<Event>, Error> {
+    entries
+        .into_iter()
+        .map(|(id, fields)| {
+            let json = fields
+                .into_iter()
+                .find(|(f, _)| f == "e")
+                .map(|(_, v)| v)
+                .ok_or_else(|| Error::Decode(format!("stream entry {id} has no `e` field")))?;
+            let mut event: Event = serde_json::from_str(&json)?;
+            event.event_id = id;
+            Ok(event)
+        })
+        .collect()
+}
+
+/// Reads an id-valued field from an XINFO STREAM reply (RESP2 flat array or RESP3 map).
+fn stream_info_id(v: &Value, name: &str) -> Option<EventId> {
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    };
+    match v {
+        Value::Array(items) => items
+            .chunks(2)
+            .find(|kv| text(&kv[0]).as_deref() == Some(name))
+            .and_then(|kv| kv.get(1))
+            .and_then(text)
+            .and_then(|s| EventId::parse(&s)),
+        Value::Map(pairs) => pairs
+            .iter()
+            .find(|(k, _)| text(k).as_deref() == Some(name))
+            .and_then(|(_, v)| text(v))
+            .and_then(|s| EventId::parse(&s)),
+        _ => None,
+    }
+}

@@ -1,0 +1,338 @@
+//! The load generator behind `redis-ssot bench gateway`.
+//!
+//! Each simulated user logs in, opens two sockets (one sends, both receive), and sends its
+//! messages one after another, timing `user_message` → `agent_completed` on the sending
+//! socket. At the end every socket's received events are checked against what the runs must
+//! have produced: an event id seen twice is a duplicate, a missing one is lost. Fan-out to the
+//! second socket is what makes "lost" meaningful: it only receives through the log.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::client::{ClientError, GatewayClient, WsStream};
+
+/// Events one demo run stores (`user_message` and the five agent events).
+pub const EVENTS_PER_RUN: usize = 6;
+
+/// How long one run may take before it counts as timed out.
+const RUN_DEADLINE: Duration = Duration::from_secs(30);
+
+/// What to run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadConfig {
+    /// The gateway (`http://host:port` or `host:port`).
+    pub url: String,
+    /// Concurrent users.
+    pub users: usize,
+    /// Messages per user, sent one after another.
+    pub messages: usize,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LoadReport {
+    /// Users that logged in and opened their sockets.
+    pub users: usize,
+    /// Sockets opened.
+    pub sockets_opened: u64,
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Runs whose `agent_completed` arrived on the sending socket.
+    pub runs_completed: u64,
+    /// Median `user_message` → `agent_completed`, in microseconds.
+    pub p50_us: u64,
+    /// 99th percentile, in microseconds.
+    pub p99_us: u64,
+    /// Slowest run, in microseconds.
+    pub max_us: u64,
+    /// Close codes the gateway sent, by code (`"abnormal"` for a dropped connection).
+    pub close_codes: BTreeMap<String, u64>,
+    /// Expected events that some socket never received.
+    pub lost_events: u64,
+    /// Events a socket received more than once.
+    pub duplicated_events: u64,
+    /// Error events and failed steps, by kind.
+    pub errors: BTreeMap<String, u64>,
+    /// Wall time of the whole run, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+#[derive(Default)]
+struct UserResult {
+    sockets: u64,
+    sent: u64,
+    latencies_us: Vec<u64>,
+    close_codes: BTreeMap<String, u64>,
+    lost: u64,
+    duplicated: u64,
+    errors: BTreeMap<String, u64>,
+    ok: bool,
+}
+
+/// Runs the load and reports; failures are counted in the report, never panics.
+pub async fn run(config: LoadConfig) -> LoadReport {
+    let started = Instant::now();
+    let client = GatewayClient::new(&config.url);
+    let tag = crate::token::random_hex(4);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..config.users {
+        let (client, messages) = (client.clone(), config.messages);
+        let name = format!("load-{tag}-{i}");
+        tasks.spawn(async move { one_user(client, name, messages).await });
+    }
+    let mut report = LoadReport::default();
+    let mut latencies = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let r = joined.unwrap_or_else(|_| {
+            let mut r = UserResult::default();
+            r.errors.insert("task_panicked".into(), 1);
+            r
+        });
+        report.users += usize::from(r.ok);
+        report.sockets_opened += r.sockets;
+        report.messages_sent += r.sent;
+        report.runs_completed += r.latencies_us.len() as u64;
+        report.lost_events += r.lost;
+        report.duplicated_events += r.duplicated;
+        latencies.extend(r.latencies_us);
+        merge(&mut report.close_codes, r.close_codes);
+        merge(&mut report.errors, r.errors);
+    }
+    latencies.sort_unstable();
+    report.p50_us = percentile(&latencies, 0.50);
+    report.p99_us = percentile(&latencies, 0.99);
+    report.max_us = latencies.last().copied().unwrap_or(0);
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
+fn merge(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
+    for (k, v) in from {
+        *into.entry(k).or_default() += v;
+    }
+}
+
+/// The value at quantile `q` of sorted `v` (nearest rank; 0 when empty).
+pub fn percentile(v: &[u64], q: f64) -> u64 {
+    if v.is_empty() {
+        return 0;
+    }
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
+async fn login_with_retry(
+    client: &GatewayClient,
+    name: &str,
+    r: &mut UserResult,
+) -> Option<String> {
+    for _ in 0..20 {
+        match client
+            .post("/api/login", None, &json!({ "username": name }))
+            .await
+        {
+            Ok(resp) if resp.status == 200 => {
+                return resp.json()["token"].as_str().map(str::to_string);
+            }
+            Ok(resp) => {
+                *r.errors
+                    .entry(format!("login_{}", resp.status))
+                    .or_default() += 1;
+                let wait = resp
+                    .header("retry-after")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(1);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+            }
+            Err(_) => {
+                *r.errors.entry("login_io".into()).or_default() += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    None
+}
+
+/// Reads a socket until it closes, forwarding JSON events and recording the close code.
+fn spawn_reader(
+    ws: WsStream,
+) -> (
+    futures_util::stream::SplitSink<WsStream, Message>,
+    mpsc::UnboundedReceiver<Value>,
+    tokio::task::JoinHandle<String>,
+) {
+    let (sink, mut stream) = ws.split();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        while let Some(msg) = stream.next().await {
+            match msg {
+                Ok(Message::Text(t)) => {
+                    if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                        let _ = tx.send(v);
+                    }
+                }
+                Ok(Message::Close(frame)) => {
+                    return frame
+                        .map_or_else(|| "none".to_string(), |f| u16::from(f.code).to_string());
+                }
+                Ok(_) => {}
+                Err(_) => return "abnormal".to_string(),
+            }
+        }
+        "abnormal".to_string()
+    });
+    (sink, rx, task)
+}
+
+async fn one_user(client: GatewayClient, name: String, messages: usize) -> UserResult {
+    let mut r = UserResult::default();
+    let Some(token) = login_with_retry(&client, &name, &mut r).await else {
+        return r;
+    };
+    let open =
+        |client: GatewayClient, token: String| async move { client.connect(&token, &[]).await };
+    let (a, b) = match (
+        open(client.clone(), token.clone()).await,
+        open(client.clone(), token.clone()).await,
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => {
+            r.sockets = u64::from(a.is_ok()) + u64::from(b.is_ok());
+            let e: Option<ClientError> = a.err().or(b.err());
+            *r.errors
+                .entry(format!(
+                    "connect: {}",
+                    e.map(|e| e.to_string()).unwrap_or_default()
+                ))
+                .or_default() += 1;
+            return r;
+        }
+    };
+    r.sockets = 2;
+    r.ok = true;
+    let (mut sink_a, mut rx_a, task_a) = spawn_reader(a);
+    let (mut sink_b, mut rx_b, task_b) = spawn_reader(b);
+    let mut seen: [Vec<Value>; 2] = [Vec::new(), Vec::new()];
+    let mut runs: HashSet<String> = HashSet::new();
+    for m in 0..messages {
+        let msg = json!({"type": "user_message", "thread_id": format!("load-{m}"), "text": format!("what is {m}+1")});
+        let sent_at = Instant::now();
+        if sink_a
+            .send(Message::Text(msg.to_string().into()))
+            .await
+            .is_err()
+        {
+            *r.errors.entry("send_failed".into()).or_default() += 1;
+            break;
+        }
+        r.sent += 1;
+        let mut run_id = None;
+        let deadline = tokio::time::Instant::now() + RUN_DEADLINE;
+        loop {
+            let Ok(Some(v)) = tokio::time::timeout_at(deadline, rx_a.recv()).await else {
+                *r.errors.entry("run_timeout".into()).or_default() += 1;
+                break;
+            };
+            match v["type"].as_str() {
+                Some("accepted") => run_id = v["run_id"].as_str().map(str::to_string),
+                Some("error") => {
+                    *r.errors
+                        .entry(format!("error_{}", v["code"].as_str().unwrap_or("?")))
+                        .or_default() += 1
+                }
+                Some("agent_completed")
+                    if run_id.is_some() && v["run_id"].as_str() == run_id.as_deref() =>
+                {
+                    r.latencies_us.push(sent_at.elapsed().as_micros() as u64);
+                    seen[0].push(v);
+                    break;
+                }
+                _ => {}
+            }
+            if v["event_id"].is_string() {
+                seen[0].push(v);
+            }
+        }
+        runs.extend(run_id);
+    }
+    // Let the second socket catch up, then drain both.
+    let expected = runs.len() * EVENTS_PER_RUN;
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    while count_events(&seen[1], &runs) < expected {
+        match tokio::time::timeout_at(until, rx_b.recv()).await {
+            Ok(Some(v)) => seen[1].push(v),
+            _ => break,
+        }
+    }
+    while let Ok(v) = rx_a.try_recv() {
+        seen[0].push(v);
+    }
+    while let Ok(v) = rx_b.try_recv() {
+        seen[1].push(v);
+    }
+    for s in &seen {
+        let (lost, dup) = audit(s, &runs);
+        r.lost += lost;
+        r.duplicated += dup;
+    }
+    let _ = sink_a.send(Message::Close(None)).await;
+    let _ = sink_b.send(Message::Close(None)).await;
+    for task in [task_a, task_b] {
+        if let Ok(Ok(code)) = tokio::time::timeout(Duration::from_secs(5), task).await {
+            *r.close_codes.entry(code).or_default() += 1;
+        }
+    }
+    r
+}
+
+fn count_events(events: &[Value], runs: &HashSet<String>) -> usize {
+    events
+        .iter()
+        .filter(|v| {
+            v["event_id"].is_string() && v["run_id"].as_str().is_some_and(|id| runs.contains(id))
+        })
+        .count()
+}
+
+/// (lost, duplicated) among the stored events of `runs` that one socket received.
+fn audit(events: &[Value], runs: &HashSet<String>) -> (u64, u64) {
+    let mut by_id: HashMap<&str, u64> = HashMap::new();
+    for v in events {
+        if let (Some(id), Some(run)) = (v["event_id"].as_str(), v["run_id"].as_str())
+            && runs.contains(run)
+        {
+            *by_id.entry(id).or_default() += 1;
+        }
+    }
+    let distinct = by_id.len();
+    let dup: u64 = by_id.values().map(|n| n - 1).sum();
+    let lost = (runs.len() * EVENTS_PER_RUN).saturating_sub(distinct) as u64;
+    (lost, dup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_uses_nearest_rank() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 0.50), 50);
+        assert_eq!(percentile(&v, 0.99), 99);
+        assert_eq!(percentile(&[], 0.5), 0);
+    }
+
+    #[test]
+    fn audit_counts_missing_and_repeated_event_ids() {
+        let runs: HashSet<String> = ["r".to_string()].into();
+        let ev = |id: &str| json!({"event_id": id, "run_id": "r"});
+        let events = vec![ev("1-0"), ev("2-0"), ev("2-0"), ev("3-0")];
+        assert_eq!(audit(&events, &runs), (3, 1));
+    }
+}

@@ -1,0 +1,60 @@
+//! `POST /api/login` and `POST /api/logout`.
+//!
+//! Login: rate limits first (per claimed username and per client IP, so neither one user's
+//! guessers nor one address can hammer the authenticator), then the authenticator, then the
+//! blacklist for the credential, then a new session. Logout: delete the session, blacklist the
+//! token, and close its open sockets on every instance with 1008.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::auth::LoginRequest;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Authed, ClientIp};
+use crate::state::AppState;
+
+/// `POST /api/login` → `{"token", "user_id", "expires_in"}`.
+pub async fn login(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let claimed = req.username.as_ref().map(|u| u.as_str());
+    app.access().check_login_rate(claimed, ip).await?;
+    let identity = app.authenticator().authenticate(&req).await?;
+    if let Some(cred) = &identity.credential_id
+        && app.access().is_revoked(cred).await?
+    {
+        metrics::counter!("gateway.logins", "outcome" => "revoked").increment(1);
+        return Err(ApiError::unauthorized("this token has been revoked"));
+    }
+    let (token, session) = app.access().create_session(&identity).await?;
+    metrics::counter!("gateway.logins", "outcome" => "ok").increment(1);
+    tracing::info!(user = %session.user, session = %session.fingerprint, "login");
+    Ok(Json(json!({
+        "token": token,
+        "user_id": session.user,
+        "expires_in": app.config().session_ttl.as_secs(),
+    })))
+}
+
+/// `POST /api/logout`.
+pub async fn logout(State(app): State<AppState>, who: Authed) -> Result<Json<Value>, ApiError> {
+    app.access().end_session(&who.token, &who.session).await?;
+    let closed = app
+        .hub()
+        .close_session(&who.session.user, &who.session.fingerprint);
+    let note = crate::hub::close_payload(&who.session.fingerprint);
+    if let Err(e) = app
+        .manager()
+        .publish(&crate::keys::notify_channel(&who.session.user), note)
+        .await
+    {
+        tracing::warn!(error = %e, "logout notification not published; other instances close on their next check");
+    }
+    tracing::info!(user = %who.session.user, closed, "logout");
+    Ok(Json(
+        json!({ "logged_out": true, "closed_sockets_here": closed }),
+    ))
+}

@@ -1,0 +1,68 @@
+//! [`serve`]: bind, log the URL to open, serve until the shutdown future resolves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use redis_ssot::RedisManager;
+
+use crate::config::GatewayConfig;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// Runs the gateway on `manager` until `shutdown` resolves. Returns once in-flight requests
+/// have finished (open sockets are told the gateway is going away).
+pub async fn serve(
+    config: GatewayConfig,
+    manager: RedisManager,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
+    let addr = config.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| GatewayError::Bind { addr, source })?;
+    serve_on(listener, config, manager, shutdown).await
+}
+
+/// Like [`serve`] on an already bound listener (tests bind port 0 and read the address).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    config: GatewayConfig,
+    manager: RedisManager,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
+    let local = listener.local_addr().map_err(GatewayError::Serve)?;
+    let _ = crate::metrics::prometheus();
+    let upkeep = tokio::spawn(async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            if let Some(h) = crate::metrics::prometheus() {
+                h.run_upkeep();
+            }
+        }
+    });
+    let state = AppState::new(config, manager);
+    tracing::info!(
+        url = %format!("http://{}", display_addr(local)),
+        auth = state.authenticator().mode(),
+        "chat gateway listening; open the URL in a browser"
+    );
+    let app =
+        crate::routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(GatewayError::Serve);
+    upkeep.abort();
+    tracing::info!("chat gateway stopped");
+    result
+}
+
+/// `0.0.0.0` is where we listen, not an address a browser can open.
+fn display_addr(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("127.0.0.1:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
+}

@@ -1,0 +1,66 @@
+//! `GET /ws`: the gated upgrade, then one task per socket.
+//!
+//! The gate runs as extractors **before** the upgrade, in this order: readiness
+//! ([`Accepting`]: 503 + `Retry-After`), then the session ([`Authed`]: 401). So a socket is
+//! never accepted and then closed with 1011 for a Redis reason; once open, an outage produces
+//! `redis_unavailable` error events and the socket stays up.
+//!
+//! - `frames`: parsing client frames.
+//! - `socket`: the per-socket loop (delivery by cursor, client frames, logout close).
+
+pub mod frames;
+mod socket;
+
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::response::Response;
+use serde::Deserialize;
+
+use crate::extract::{Accepting, Authed};
+use crate::ids::EventId;
+use crate::state::AppState;
+
+/// Where a reconnecting client left off.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ResumeQuery {
+    /// The last event the client received.
+    #[serde(default)]
+    pub last_event_id: Option<String>,
+    /// The epoch the client saw with it.
+    #[serde(default)]
+    pub epoch: Option<String>,
+}
+
+/// The resume point, validated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resume {
+    /// Deliver what came after this id.
+    pub last_event_id: Option<EventId>,
+    /// The client's epoch.
+    pub epoch: Option<String>,
+}
+
+/// The upgrade handler.
+pub async fn upgrade(
+    State(app): State<AppState>,
+    _ready: Accepting,
+    who: Authed,
+    Query(q): Query<ResumeQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, crate::error::ApiError> {
+    let last_event_id = match q.last_event_id.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(EventId::parse(raw).ok_or_else(|| {
+            crate::error::ApiError::bad_request(format!("bad last_event_id {raw:?}"))
+        })?),
+    };
+    let resume = Resume {
+        last_event_id,
+        epoch: q.epoch.filter(|e| !e.is_empty()),
+    };
+    // Generous transport limit; the protocol limit (`max_frame_bytes`) is enforced per frame
+    // with an error event, so an oversized frame does not kill the socket.
+    let transport_limit = app.config().max_frame_bytes.saturating_mul(16).max(1 << 20);
+    Ok(ws
+        .max_message_size(transport_limit)
+        .on_upgrade(move |socket| socket::run(app, socket, who, resume)))
+}

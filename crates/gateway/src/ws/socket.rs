@@ -1,0 +1,273 @@
+//! One socket's loop.
+//!
+//! The socket owns a cursor into the user's log and delivers `XRANGE (cursor +` whenever the
+//! hub wakes it, when Redis becomes ready again, and once at start. The cursor only moves
+//! forward past events that were sent, which is why delivery is exactly-once per socket no
+//! matter how many notifications arrive or are lost.
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
+use redis_ssot::{ConnState, Error};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::Resume;
+use super::frames::{self, ClientFrame};
+use crate::agent::runner::{self, RunRequest};
+use crate::events::{ErrorCode, error_event};
+use crate::extract::Authed;
+use crate::ids::EventId;
+use crate::state::AppState;
+
+/// Events read per XRANGE.
+const BATCH: usize = 200;
+
+/// The socket was closed by the peer or failed; stop the loop.
+struct Gone;
+
+/// Where delivery stands.
+enum Cursor {
+    /// Not yet positioned (the start-up read failed); holds the client's resume point.
+    Pending(Resume),
+    /// Deliver events after this id (`None`: from the start of the log).
+    At(Option<EventId>),
+}
+
+struct Conn {
+    app: AppState,
+    socket: WebSocket,
+    who: Authed,
+    cursor: Cursor,
+    epoch: Option<String>,
+    told_unavailable: bool,
+    control: mpsc::Sender<Value>,
+}
+
+/// Serves one upgraded socket until it closes.
+pub async fn run(app: AppState, socket: WebSocket, who: Authed, resume: Resume) {
+    let guard = app
+        .hub()
+        .register(&who.session.user, &who.session.fingerprint);
+    let mut closed = guard.closed.clone();
+    let mut state = app.manager().watch_state();
+    let (control, mut control_rx) = mpsc::channel(64);
+    let mut conn = Conn {
+        app,
+        socket,
+        who,
+        cursor: Cursor::Pending(resume),
+        epoch: None,
+        told_unavailable: false,
+        control,
+    };
+    let _ = run_loop(&mut conn, &guard, &mut closed, &mut state, &mut control_rx).await;
+    drop(guard);
+}
+
+async fn run_loop(
+    conn: &mut Conn,
+    guard: &crate::hub::SocketGuard,
+    closed: &mut tokio::sync::watch::Receiver<bool>,
+    state: &mut tokio::sync::watch::Receiver<ConnState>,
+    control_rx: &mut mpsc::Receiver<Value>,
+) -> Result<(), Gone> {
+    conn.deliver().await?;
+    loop {
+        tokio::select! {
+            biased;
+            _ = closed.changed() => {
+                return conn.close(close_code::POLICY, "logged out").await;
+            }
+            msg = conn.socket.recv() => match msg {
+                Some(Ok(Message::Text(t))) => conn.on_text(t.as_str()).await?,
+                Some(Ok(Message::Binary(_))) => {
+                    conn.send(&error_event(ErrorCode::MalformedFrame, "binary frames are not supported", None)).await?;
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Err(Gone),
+                Some(Ok(_)) => {}
+            },
+            Some(v) = control_rx.recv() => conn.send(&v).await?,
+            _ = guard.wake.notified() => conn.deliver().await?,
+            changed = state.changed() => {
+                if changed.is_err() {
+                    return conn.close(close_code::AWAY, "gateway shutting down").await;
+                }
+                let now = *state.borrow_and_update();
+                if now == ConnState::Ready {
+                    conn.check_epoch().await?;
+                    conn.deliver().await?;
+                }
+            }
+        }
+    }
+}
+
+impl Conn {
+    fn user(&self) -> &str {
+        &self.who.session.user
+    }
+
+    async fn send(&mut self, v: &Value) -> Result<(), Gone> {
+        self.socket
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .map_err(|_| Gone)
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) -> Result<(), Gone> {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = self.socket.send(Message::Close(Some(frame))).await;
+        Err(Gone)
+    }
+
+    /// Tells the client once per outage that Redis cannot serve it right now.
+    async fn unavailable(&mut self, e: &Error) -> Result<(), Gone> {
+        if self.told_unavailable {
+            return Ok(());
+        }
+        self.told_unavailable = true;
+        let msg = format!("redis is unavailable ({e}); events will follow when it is back");
+        self.send(&error_event(ErrorCode::RedisUnavailable, msg, None))
+            .await
+    }
+
+    /// Positions the cursor: after the client's resume point (with a `replay` answer), or at
+    /// the head of the log for a fresh connection.
+    async fn position(&mut self, resume: &Resume) -> Result<Option<EventId>, Error> {
+        let log = self.app.log().clone();
+        let user = self.user().to_string();
+        match resume.last_event_id {
+            Some(last) => {
+                let check = log
+                    .replay_check(&user, last, resume.epoch.as_deref())
+                    .await?;
+                self.epoch = check.epoch.clone();
+                self.send_welcome().await;
+                let _ = self
+                    .send(&json!({
+                        "type": "replay", "lost": check.lost, "epoch": check.epoch,
+                        "last_event_id": last,
+                    }))
+                    .await;
+                Ok(if check.lost { None } else { Some(last) })
+            }
+            None => {
+                let head = log.head(&user).await?;
+                self.epoch = log.epoch(&user).await?;
+                self.send_welcome().await;
+                Ok(head)
+            }
+        }
+    }
+
+    async fn send_welcome(&mut self) {
+        let hello = json!({
+            "type": "welcome", "user_id": self.user(), "epoch": self.epoch,
+            "instance": self.app.instance(),
+        });
+        let _ = self.send(&hello).await;
+    }
+
+    /// After a reconnect: if the log's epoch changed, the history is gone; say so and start
+    /// over from the new log's beginning instead of silently skipping.
+    async fn check_epoch(&mut self) -> Result<(), Gone> {
+        let Cursor::At(_) = self.cursor else {
+            return Ok(());
+        };
+        let Some(known) = self.epoch.clone() else {
+            return Ok(());
+        };
+        match self.app.log().epoch(self.user()).await {
+            Ok(now) if now.as_deref() != Some(known.as_str()) => {
+                self.epoch = now.clone();
+                self.cursor = Cursor::At(None);
+                self.send(&json!({"type": "replay", "lost": true, "epoch": now}))
+                    .await
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.is_unavailable() => self.unavailable(&e).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "epoch check failed");
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends every event after the cursor, advancing it past each one sent.
+    async fn deliver(&mut self) -> Result<(), Gone> {
+        if let Cursor::Pending(resume) = &self.cursor {
+            let resume = resume.clone();
+            match self.position(&resume).await {
+                Ok(at) => self.cursor = Cursor::At(at),
+                Err(e) if e.is_unavailable() => return self.unavailable(&e).await,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot position socket");
+                    return self.unavailable(&e).await;
+                }
+            }
+        }
+        loop {
+            let Cursor::At(after) = self.cursor else {
+                return Ok(());
+            };
+            let batch = match self.app.log().read_after(self.user(), after, BATCH).await {
+                Ok(b) => b,
+                Err(e) => return self.unavailable(&e).await,
+            };
+            self.told_unavailable = false;
+            let full = batch.len() == BATCH;
+            for event in batch {
+                let id = EventId::parse(&event.event_id);
+                let v = serde_json::to_value(&event).unwrap_or(Value::Null);
+                self.send(&v).await?;
+                metrics::counter!("gateway.events.delivered").increment(1);
+                self.cursor = Cursor::At(id.or(after));
+            }
+            if self.epoch.is_none() {
+                self.epoch = self.app.log().epoch(self.user()).await.ok().flatten();
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Result<(), Gone> {
+        match frames::parse(text, self.app.config().max_frame_bytes) {
+            Err(error) => self.send(&error).await,
+            Ok(ClientFrame::Ping) => self.send(&json!({"type": "pong"})).await,
+            Ok(ClientFrame::UserMessage {
+                thread_id,
+                text,
+                client_ref,
+            }) => {
+                match self.app.access().authenticate(&self.who.token).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return self.close(close_code::POLICY, "session ended").await,
+                    Err(e) => return self.send(&unavailable_now(&e)).await,
+                }
+                let req = RunRequest {
+                    user_id: self.user().to_string(),
+                    thread_id: thread_id.to_string(),
+                    text,
+                };
+                let run_id = runner::spawn(self.app.clone(), req, self.control.clone());
+                self.send(&json!({
+                    "type": "accepted", "run_id": run_id, "thread_id": thread_id,
+                    "client_ref": client_ref,
+                }))
+                .await
+            }
+        }
+    }
+}
+
+fn unavailable_now(e: &Error) -> Value {
+    error_event(
+        ErrorCode::RedisUnavailable,
+        format!("redis is unavailable ({e}); message not accepted, send it again later"),
+        None,
+    )
+}
