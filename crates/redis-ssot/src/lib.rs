@@ -23,6 +23,10 @@
 //! - [`state`]: the connection states.
 //! - [`metrics`]: metric names.
 //! - `global`: the process-wide [`init`] / [`get_redis_manager`].
+//! - [`keys`]: every key the stores use, built from typed parts ([`UserId`]); the key layout.
+//! - [`stores`]: the domain stores on top of the manager: [`RedisFactory`] / [`UserClient`],
+//!   [`SessionStore`], [`TokenBlacklist`], [`RateLimiter`], [`Cache`], [`UserCache`],
+//!   [`Analytics`], [`AgentStateStore`].
 //!
 //! ## Example
 //! ```no_run
@@ -44,13 +48,15 @@ mod connection;
 pub mod error;
 mod global;
 mod health;
+pub mod keys;
 mod manager;
 pub mod metrics;
 mod pool;
-mod shard;
 pub mod pubsub;
+mod shard;
 pub mod state;
 pub mod status;
+pub mod stores;
 mod supervisor;
 
 pub use breaker::BreakerState;
@@ -63,6 +69,13 @@ pub use manager::RedisManager;
 pub use pubsub::{PubSubEvent, Subscription};
 pub use state::ConnState;
 pub use status::Status;
+
+pub use keys::UserId;
+pub use stores::{
+    AgentState, AgentStateStore, Analytics, Cache, CacheStats, FailMode, RateDecision, RateLimiter,
+    RedisFactory, RunStatus, Session, SessionStore, SessionToken, TokenBlacklist, UserCache,
+    UserClient, UserContext, UserLimits, UserStats,
+};
 
 /// Re-exported so callers can build `Cmd`, `Pipeline` and `Script` values for the escape
 /// hatches without depending on redis-rs themselves.
