@@ -280,6 +280,12 @@ fn run_fix(args: FixArgs) -> Result<i32, Error> {
     for (path, reason) in &plan.skipped {
         eprintln!("{path}: not fixed: {reason}");
     }
+    for u in &plan.unfixed {
+        eprintln!(
+            "{}:{}: not fixed automatically: {}",
+            u.path, u.line, u.message
+        );
+    }
     let repaired: usize = plan.files.iter().map(|f| f.repaired).sum();
     if args.dry_run {
         print!("{}", plan.diff());

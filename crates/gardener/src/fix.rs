@@ -35,6 +35,29 @@ pub struct Plan {
     pub files: Vec<FilePlan>,
     /// `(relative path, reason)` for files with fixable violations that will not be touched.
     pub skipped: Vec<(String, String)>,
+    /// Deprecated imports that `fix` cannot rewrite; they need a hand edit.
+    pub unfixed: Vec<Unfixed>,
+}
+
+/// A deprecated import left for a person to rewrite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfixed {
+    /// The file, relative to the scan root.
+    pub path: String,
+    /// 1-based line (after the fix, if the file was otherwise fixed).
+    pub line: usize,
+    /// The violation's message.
+    pub message: String,
+}
+
+impl Unfixed {
+    fn of(v: &crate::violation::Violation) -> Self {
+        Unfixed {
+            path: v.path.clone(),
+            line: v.line,
+            message: v.message.clone(),
+        }
+    }
 }
 
 impl Plan {
@@ -69,11 +92,11 @@ impl Plan {
 pub fn plan(config: &Config, results: &[FileResult]) -> Plan {
     let mut plan = Plan::default();
     for result in results {
-        let fixable = result
+        if !result
             .violations
             .iter()
-            .any(|v| v.kind == Kind::DeprecatedImport && !v.edits.is_empty());
-        if !fixable {
+            .any(|v| v.kind == Kind::DeprecatedImport)
+        {
             continue;
         }
         let relative = result.file.relative.clone();
@@ -98,7 +121,10 @@ pub fn plan(config: &Config, results: &[FileResult]) -> Plan {
             .filter(|v| v.kind == Kind::DeprecatedImport)
             .collect();
         let edits: Vec<Edit> = fixes.iter().flat_map(|v| v.edits.iter().cloned()).collect();
-        let repaired = fixes.len();
+        if edits.is_empty() {
+            plan.unfixed.extend(fixes.iter().map(|v| Unfixed::of(v)));
+            continue;
+        }
         let fixed = match apply_edits(&original, edits) {
             Ok(f) => f,
             Err(reason) => {
@@ -114,6 +140,16 @@ pub fn plan(config: &Config, results: &[FileResult]) -> Plan {
             ));
             continue;
         }
+        // What the rewrite did not repair (for example a Rust path split across nested groups).
+        let after = analyse_file(config, result.file.clone(), &fixed);
+        let remaining: Vec<Unfixed> = after
+            .violations
+            .iter()
+            .filter(|v| v.kind == Kind::DeprecatedImport)
+            .map(Unfixed::of)
+            .collect();
+        let repaired = fixes.len().saturating_sub(remaining.len());
+        plan.unfixed.extend(remaining);
         plan.files.push(FilePlan {
             path: result.file.path.clone(),
             relative,

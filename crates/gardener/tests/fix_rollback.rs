@@ -158,3 +158,27 @@ fn rust_use_paths_are_rewritten_in_place() {
         )
     );
 }
+
+#[test]
+fn imports_fix_cannot_rewrite_are_listed_for_a_hand_edit() {
+    let dir = copy_fixture("rust_ws");
+    std::fs::write(
+        dir.path().join("crates/app/src/nested.rs"),
+        "use legacy_redis::{manager::Options, other::Thing};\n",
+    )
+    .expect("write");
+    let (_, plan) = plan_for(dir.path());
+    let unfixed: Vec<(&str, usize)> = plan
+        .unfixed
+        .iter()
+        .map(|u| (u.path.as_str(), u.line))
+        .collect();
+    assert_eq!(unfixed, vec![("crates/app/src/nested.rs", 1)]);
+    assert_eq!(
+        plan.files
+            .iter()
+            .map(|f| f.relative.as_str())
+            .collect::<Vec<_>>(),
+        vec!["crates/app/src/main.rs"]
+    );
+}
