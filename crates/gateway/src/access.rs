@@ -1,35 +1,47 @@
 //! Sessions, revocation, login rate limits and run state: the gateway's use of the
-//! redis-ssot stores.
+//! redis-ssot stores (`SessionStore`, `TokenBlacklist`, `RateLimiter`, `AgentStateStore`).
 //!
-//! TEMPORARY: a minimal stand-in until `redis_ssot::stores` lands; replaced by the
-//! `SessionStore`, `TokenBlacklist`, `RateLimiter` and `AgentStateStore` adapters.
+//! All of them fail closed: while Redis is unavailable a token is not "not revoked" and a
+//! login is not "not limited"; the caller answers 503 instead.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use redis_ssot::RedisManager;
+use redis_ssot::{
+    AgentState, AgentStateStore, Error, RateLimiter, RedisManager, RunStatus, SessionStore,
+    SessionToken, TokenBlacklist, UserId,
+};
+use serde_json::json;
 
 use crate::auth::Identity;
 use crate::config::{GatewayConfig, LoginLimit};
 use crate::error::ApiError;
-use crate::events::RunRef;
+use crate::events::{RunRef, now_ms};
+use crate::ids::Username;
 
-/// A live session.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// A live session, as the gateway uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    /// The user.
+    /// The user's key-space id.
+    pub uid: UserId,
+    /// The user name as the client sees it (`user_id` in events).
     pub user: String,
-    /// The token's fingerprint (names the session in logs and logout notifications).
+    /// The session id (SHA-256 of the token): names the session in logs and in the logout
+    /// notification, and cannot be turned back into the token.
     pub fingerprint: String,
-    /// The credential the session was created from (JWT `jti`), re-checked at every upgrade.
+    /// The credential the session came from (a JWT's `jti`), re-checked against the
+    /// blacklist at every upgrade.
     pub credential_id: Option<String>,
+    /// Expiry, Unix ms.
+    pub expires_at_ms: u64,
 }
 
 /// Sessions, blacklist and login limits.
 #[derive(Clone)]
 pub struct Access {
-    manager: RedisManager,
-    ttl: Duration,
+    sessions: SessionStore,
+    blacklist: TokenBlacklist,
+    limiter: RateLimiter,
     limit: LoginLimit,
 }
 
@@ -37,111 +49,152 @@ impl Access {
     /// Builds the stores on `manager`.
     pub fn new(manager: &RedisManager, config: &GatewayConfig) -> Access {
         Access {
-            manager: manager.clone(),
-            ttl: config.session_ttl,
+            sessions: SessionStore::new(manager.clone()).with_ttl(config.session_ttl),
+            blacklist: TokenBlacklist::new(manager.clone()),
+            limiter: RateLimiter::new(manager.clone()),
             limit: config.login_limit,
         }
     }
 
-    /// Refuses with 429 when the username or the IP made too many attempts this window.
-    pub async fn check_login_rate(&self, user: Option<&str>, ip: IpAddr) -> Result<(), ApiError> {
-        let window = self.limit.window;
-        let mut keys = vec![(format!("gw:tmp:rl:ip:{ip}"), self.limit.per_ip)];
+    /// Counts a login attempt against the client IP and the claimed username; 429 with
+    /// `Retry-After` when either is over its limit.
+    pub async fn check_login_rate(
+        &self,
+        user: Option<&Username>,
+        ip: IpAddr,
+    ) -> Result<(), ApiError> {
+        let LoginLimit {
+            per_user,
+            per_ip,
+            window,
+        } = self.limit;
+        self.limiter
+            .enforce(&format!("login:ip:{ip}"), per_ip, window)
+            .await?;
         if let Some(u) = user {
-            keys.push((format!("gw:tmp:rl:user:{u}"), self.limit.per_user));
-        }
-        for (key, max) in keys {
-            let n = self.manager.incr(&key).await?;
-            if n == 1 {
-                self.manager.expire(&key, window).await?;
-            }
-            if n > i64::from(max) {
-                let left = match self.manager.ttl(&key).await? {
-                    redis_ssot::Ttl::Expires(d) => d,
-                    _ => window,
-                };
-                return Err(ApiError::rate_limited(left));
-            }
+            let uid = UserId::new(u.as_str())?;
+            self.limiter
+                .enforce(&format!("login:user:{}", uid.encoded()), per_user, window)
+                .await?;
         }
         Ok(())
     }
 
-    /// Creates a session for `identity`; returns the token and the session.
-    pub async fn create_session(&self, identity: &Identity) -> Result<(String, Session), ApiError> {
-        let token = crate::token::new_session_token();
-        let session = Session {
-            user: identity.user.to_string(),
-            fingerprint: crate::token::fingerprint(&token),
-            credential_id: identity.credential_id.clone(),
-        };
-        let json = serde_json::to_string(&session).map_err(ApiError::internal)?;
-        self.manager
-            .set_ex(
-                &format!("gw:tmp:session:{}", session.fingerprint),
-                json,
-                self.ttl,
-            )
-            .await?;
-        Ok((token, session))
+    /// Creates a session for `identity`; returns the token (shown to the client once) and
+    /// the session.
+    pub async fn create_session(&self, identity: &Identity) -> Result<(String, Session), Error> {
+        let uid = UserId::new(identity.user.as_str())?;
+        let data =
+            json!({ "user": identity.user.as_str(), "credential_id": identity.credential_id });
+        let (token, stored) = self.sessions.create(&uid, data).await?;
+        Ok((token.as_str().to_string(), to_session(stored)))
     }
 
-    /// The session of `token`, unless unknown, expired or revoked.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<Session>, redis_ssot::Error> {
-        let fp = crate::token::fingerprint(token);
-        if self.is_revoked(&fp).await? {
+    /// The session of `token`, unless malformed, unknown, expired or revoked (the token or
+    /// its credential).
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Session>, Error> {
+        let Ok(parsed) = SessionToken::parse(token) else {
+            return Ok(None);
+        };
+        if self.blacklist.is_revoked(token).await? {
             return Ok(None);
         }
-        let raw: Option<String> = self.manager.get(&format!("gw:tmp:session:{fp}")).await?;
-        let Some(session) = raw.and_then(|r| serde_json::from_str::<Session>(&r).ok()) else {
+        let Some(session) = self.sessions.get(&parsed).await?.map(to_session) else {
             return Ok(None);
         };
         if let Some(cred) = &session.credential_id
-            && self.is_revoked(cred).await?
+            && self.blacklist.is_revoked(cred).await?
         {
             return Ok(None);
         }
         Ok(Some(session))
     }
 
-    /// Whether a credential or token fingerprint is blacklisted.
-    pub async fn is_revoked(&self, id: &str) -> Result<bool, redis_ssot::Error> {
-        Ok(self.manager.exists(&[&format!("gw:tmp:bl:{id}")]).await? > 0)
+    /// Whether a credential (a raw JWT or its `jti`) is blacklisted.
+    pub async fn is_revoked(&self, credential: &str) -> Result<bool, Error> {
+        self.blacklist.is_revoked(credential).await
     }
 
-    /// Deletes the session and blacklists its token.
-    pub async fn end_session(&self, _token: &str, session: &Session) -> Result<(), ApiError> {
-        self.manager
-            .set_ex(&format!("gw:tmp:bl:{}", session.fingerprint), 1, self.ttl)
+    /// Blacklists the token for the rest of its life, then deletes the session. In that
+    /// order: if the delete fails, the token is already refused everywhere.
+    pub async fn end_session(&self, token: &str, session: &Session) -> Result<(), Error> {
+        let left = session.expires_at_ms.saturating_sub(now_ms()).max(1000);
+        self.blacklist
+            .revoke(token, Duration::from_millis(left))
             .await?;
-        self.manager
-            .del(&[&format!("gw:tmp:session:{}", session.fingerprint)])
-            .await?;
+        if let Ok(parsed) = SessionToken::parse(token) {
+            self.sessions.delete(&parsed).await?;
+        }
         Ok(())
+    }
+
+    /// The blacklist, for operators and tests that revoke credentials directly.
+    pub fn blacklist(&self) -> &TokenBlacklist {
+        &self.blacklist
     }
 }
 
-/// Agent run state.
+fn to_session(s: redis_ssot::Session) -> Session {
+    let user = s.data["user"].as_str().map_or_else(
+        || String::from_utf8_lossy(&s.user.raw()).into_owned(),
+        str::to_string,
+    );
+    Session {
+        credential_id: s.data["credential_id"].as_str().map(str::to_string),
+        fingerprint: s.id,
+        expires_at_ms: s.expires_at_ms,
+        uid: s.user,
+        user,
+    }
+}
+
+/// Agent run state, in `AgentStateStore`.
 #[derive(Clone)]
 pub struct RunStates {
-    manager: RedisManager,
+    store: AgentStateStore,
 }
 
 impl RunStates {
     /// Builds the store on `manager`.
     pub fn new(manager: &RedisManager) -> RunStates {
         RunStates {
-            manager: manager.clone(),
+            store: AgentStateStore::new(manager.clone()),
         }
     }
 
-    /// Records that `run` started (best effort: run state is for observers, not delivery).
-    pub async fn start(&self, run: &RunRef) {
-        let _ = &self.manager;
-        tracing::debug!(run_id = %run.run_id, "run started");
+    /// Records that `run` is running; returns the stored version for [`RunStates::finish`].
+    /// Best effort: run state is for observers, delivery does not depend on it.
+    pub async fn start(&self, uid: &UserId, run: &RunRef) -> Option<u64> {
+        let mut state = AgentState::new(
+            run.run_id.clone(),
+            uid.clone(),
+            run.thread_id.clone(),
+            json!({ "agent": run.agent_name }),
+        );
+        state.status = RunStatus::Running;
+        match self.store.save(uid, &state).await {
+            Ok(saved) => Some(saved.version),
+            Err(e) => {
+                tracing::warn!(run_id = %run.run_id, error = %e, "run state not saved");
+                None
+            }
+        }
     }
 
-    /// Records that `run` ended.
-    pub async fn finish(&self, run: &RunRef, ok: bool) {
-        tracing::debug!(run_id = %run.run_id, ok, "run finished");
+    /// Records how `run` ended.
+    pub async fn finish(&self, uid: &UserId, run: &RunRef, version: Option<u64>, ok: bool) {
+        let Some(version) = version else { return };
+        let status = if ok {
+            RunStatus::Completed
+        } else {
+            RunStatus::Failed
+        };
+        if let Err(e) = self
+            .store
+            .update_status(uid, &run.run_id, version, status)
+            .await
+        {
+            tracing::warn!(run_id = %run.run_id, error = %e, "run state not updated");
+        }
     }
 }

@@ -95,13 +95,44 @@ pub async fn request(
         head.push_str("\r\n");
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(body.as_bytes()).await?;
+        // Read until the answer is complete: some servers (chromedriver) ignore
+        // `Connection: close`, so end-of-stream alone is not enough.
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&chunk[..n]);
+            if is_complete(&raw) {
+                break;
+            }
+        }
         parse_response(&raw)
     };
     tokio::time::timeout(Duration::from_secs(30), fut)
         .await
         .map_err(|_| ClientError::Timeout)?
+}
+
+/// Whether `raw` holds a whole answer (headers plus `Content-Length` bytes, or a chunked
+/// body up to its last chunk).
+fn is_complete(raw: &[u8]) -> bool {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let body = raw.len() - split - 4;
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    match length {
+        Some(n) => body >= n,
+        None if head.contains("transfer-encoding: chunked") => raw.ends_with(b"0\r\n\r\n"),
+        None => false,
+    }
 }
 
 fn parse_response(raw: &[u8]) -> Result<HttpResponse, ClientError> {

@@ -18,7 +18,7 @@
 use std::sync::LazyLock;
 
 use redis_ssot::redis::{Script, Value};
-use redis_ssot::{Error, RedisManager, StreamEntry};
+use redis_ssot::{Error, RedisManager, StreamEntry, UserId};
 
 use crate::events::Event;
 use crate::ids::EventId;
@@ -99,7 +99,7 @@ impl EventLog {
     /// and notifies every gateway. Appending the same `(run_id, seq)` again returns the first
     /// id and writes nothing.
     pub async fn append(&self, event: &Event, seq: u32) -> Result<Appended, Error> {
-        let user = &event.user_id;
+        let user = &UserId::new(&event.user_id)?;
         let json = serde_json::to_string(event)?;
         let title: String = event
             .text
@@ -130,7 +130,7 @@ impl EventLog {
     /// Up to `count` events of the user's log after `after` (from the start when `None`).
     pub async fn read_after(
         &self,
-        user: &str,
+        user: &UserId,
         after: Option<EventId>,
         count: usize,
     ) -> Result<Vec<Event>, Error> {
@@ -145,7 +145,7 @@ impl EventLog {
     /// Up to `count` events of one thread after `after`.
     pub async fn thread_events(
         &self,
-        user: &str,
+        user: &UserId,
         thread: &str,
         after: Option<EventId>,
         count: usize,
@@ -161,7 +161,7 @@ impl EventLog {
     /// The last `count` events of one thread, oldest first.
     pub async fn thread_tail(
         &self,
-        user: &str,
+        user: &UserId,
         thread: &str,
         count: usize,
     ) -> Result<Vec<Event>, Error> {
@@ -174,7 +174,7 @@ impl EventLog {
     }
 
     /// The id of the newest event in the user's log.
-    pub async fn head(&self, user: &str) -> Result<Option<EventId>, Error> {
+    pub async fn head(&self, user: &UserId) -> Result<Option<EventId>, Error> {
         let last = self
             .manager
             .xrevrange(&keys::user_log(user), "+", "-", 1)
@@ -183,7 +183,7 @@ impl EventLog {
     }
 
     /// The user log's current epoch, if anything was ever written.
-    pub async fn epoch(&self, user: &str) -> Result<Option<String>, Error> {
+    pub async fn epoch(&self, user: &UserId) -> Result<Option<String>, Error> {
         self.manager.get(&keys::epoch(user)).await
     }
 
@@ -192,7 +192,7 @@ impl EventLog {
     /// trimmed, or if the log is behind the client (it was recreated).
     pub async fn replay_check(
         &self,
-        user: &str,
+        user: &UserId,
         last: EventId,
         client_epoch: Option<&str>,
     ) -> Result<ReplayCheck, Error> {
@@ -222,7 +222,7 @@ impl EventLog {
     }
 
     /// The user's threads, most recently active first.
-    pub async fn threads(&self, user: &str) -> Result<Vec<ThreadSummary>, Error> {
+    pub async fn threads(&self, user: &UserId) -> Result<Vec<ThreadSummary>, Error> {
         let mut cmd = redis_ssot::redis::cmd("ZRANGE");
         cmd.arg(keys::threads(user))
             .arg(0)
@@ -247,7 +247,7 @@ impl EventLog {
 
     /// Whether the user has a thread with this id. Threads are namespaced by user, so another
     /// user's thread id is simply not found.
-    pub async fn thread_exists(&self, user: &str, thread: &str) -> Result<bool, Error> {
+    pub async fn thread_exists(&self, user: &UserId, thread: &str) -> Result<bool, Error> {
         Ok(self
             .manager
             .zscore(&keys::threads(user), thread)
@@ -256,7 +256,12 @@ impl EventLog {
     }
 
     /// Registers an empty thread (so it is listed before its first message).
-    pub async fn create_thread(&self, user: &str, thread: &str, title: &str) -> Result<(), Error> {
+    pub async fn create_thread(
+        &self,
+        user: &UserId,
+        thread: &str,
+        title: &str,
+    ) -> Result<(), Error> {
         let mut pipe = redis_ssot::redis::pipe();
         pipe.atomic()
             .cmd("ZADD")

@@ -75,7 +75,21 @@ impl fmt::Display for Username {
     }
 }
 
-/// A thread id chosen by the client: same rules as a user name.
+fn check_thread(raw: &str) -> Result<(), String> {
+    check_id("thread_id", raw)?;
+    match raw
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '-')))
+    {
+        Some(c) => Err(format!(
+            "thread_id contains {c:?}; allowed: A-Z a-z 0-9 _ . @ -"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A thread id chosen by the client: 1..=64 of `[A-Za-z0-9_.@-]` (a redis-ssot key segment,
+/// so the agent-state store accepts it too).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ThreadId(String);
@@ -83,7 +97,7 @@ pub struct ThreadId(String);
 impl ThreadId {
     /// Validates `raw` as a thread id.
     pub fn parse(raw: &str) -> Result<ThreadId, String> {
-        check_id("thread_id", raw)?;
+        check_thread(raw)?;
         Ok(ThreadId(raw.to_string()))
     }
 
@@ -96,7 +110,7 @@ impl ThreadId {
 impl TryFrom<String> for ThreadId {
     type Error = String;
     fn try_from(raw: String) -> Result<Self, String> {
-        check_id("thread_id", &raw)?;
+        check_thread(&raw)?;
         Ok(ThreadId(raw))
     }
 }
@@ -193,6 +207,15 @@ mod tests {
         assert_eq!(
             Username::parse("alice@example.com").unwrap().as_str(),
             "alice@example.com"
+        );
+    }
+
+    #[test]
+    fn thread_ids_are_key_segments() {
+        assert_eq!(ThreadId::parse("t-1.a@b_c").unwrap().as_str(), "t-1.a@b_c");
+        assert_eq!(
+            ThreadId::parse("t%1").unwrap_err(),
+            "thread_id contains '%'; allowed: A-Z a-z 0-9 _ . @ -"
         );
     }
 

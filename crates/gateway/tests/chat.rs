@@ -357,3 +357,77 @@ async fn login_rate_limit_answers_429_with_retry_after_and_bad_requests_are_json
     assert_eq!(garbage.status, 415);
     assert_eq!(garbage.json()["error"], "bad_request");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_login_checks_the_blacklist_at_login_and_at_every_upgrade() {
+    let server = RedisServer::start().unwrap();
+    let secret = b"shared-secret".to_vec();
+    let gw = start_gateway(&server.url(), |c| {
+        c.auth = gateway::AuthMode::Jwt {
+            secret: secret.clone(),
+            issuer: None,
+            audience: None,
+        }
+    })
+    .await;
+    wait_ready(&gw).await;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let jwt = |jti: &str| {
+        gateway::auth::jwt::sign_hs256(
+            &json!({"sub": "judy", "exp": exp, "jti": jti}),
+            b"shared-secret",
+        )
+    };
+
+    let bare = gw
+        .client
+        .post("/api/login", None, &json!({"username": "judy"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        bare.status, 400,
+        "a bare username is not enough in JWT mode"
+    );
+    let forged = gateway::auth::jwt::sign_hs256(&json!({"sub": "judy", "exp": exp}), b"wrong");
+    let r = gw
+        .client
+        .post("/api/login", None, &json!({"token": forged}))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 401);
+
+    let r = gw
+        .client
+        .post("/api/login", None, &json!({"token": jwt("j1")}))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["user_id"], "judy");
+    let session = r.json()["token"].as_str().unwrap().to_string();
+    let mut ws = gw.client.connect(&session, &[]).await.unwrap();
+    assert_eq!(
+        next_json(&mut ws, Duration::from_secs(5)).await.unwrap()["type"],
+        "welcome"
+    );
+
+    // The auth service revokes the JWT's id: no new login with it, no new socket from the
+    // session it created.
+    let blacklist = redis_ssot::TokenBlacklist::new(gw.manager.clone());
+    blacklist
+        .revoke("j1", Duration::from_secs(600))
+        .await
+        .unwrap();
+    let r = gw
+        .client
+        .post("/api/login", None, &json!({"token": jwt("j1")}))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["message"], "this token has been revoked");
+    let refused = gw.client.connect(&session, &[]).await.unwrap_err();
+    assert!(refused.to_string().contains("401"), "{refused}");
+}

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use redis_ssot::UserId;
+
 use super::{AgentInput, Step};
 use crate::events::{ErrorCode, Event, EventKind, RunRef, error_event};
 use crate::state::AppState;
@@ -18,7 +20,9 @@ use crate::state::AppState;
 /// One user message to answer.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
-    /// The user.
+    /// The user's key-space id.
+    pub uid: UserId,
+    /// The user name (`user_id` of the events).
     pub user_id: String,
     /// The thread.
     pub thread_id: String,
@@ -48,9 +52,12 @@ pub fn spawn(app: AppState, req: RunRequest, control: ControlSender) -> String {
             control,
             seq: 0,
             told_unavailable: false,
+            version: None,
         };
         let outcome = execute(&app, &req, &mut writer).await;
-        app.run_states().finish(&run, outcome.is_ok()).await;
+        app.run_states()
+            .finish(&req.uid, &run, writer.version, outcome.is_ok())
+            .await;
         if let Err(message) = outcome {
             tracing::warn!(run_id = %run.run_id, %message, "run failed");
             let _ = writer
@@ -67,11 +74,11 @@ pub fn spawn(app: AppState, req: RunRequest, control: ControlSender) -> String {
 }
 
 async fn execute(app: &AppState, req: &RunRequest, w: &mut Writer) -> Result<(), String> {
-    let history = w.history().await?;
+    let history = w.history(&req.uid).await?;
     let mut first = w.run.event(EventKind::UserMessage);
     first.text = Some(req.text.clone());
     w.append(first).await?;
-    app.run_states().start(&w.run).await;
+    w.version = app.run_states().start(&req.uid, &w.run).await;
     w.append(w.run.event(EventKind::AgentStarted)).await?;
 
     let (tx, mut rx) = mpsc::channel(16);
@@ -132,11 +139,12 @@ struct Writer {
     control: ControlSender,
     seq: u32,
     told_unavailable: bool,
+    version: Option<u64>,
 }
 
 impl Writer {
-    async fn history(&mut self) -> Result<Vec<String>, String> {
-        let (user, thread) = (self.run.user_id.clone(), self.run.thread_id.clone());
+    async fn history(&mut self, uid: &UserId) -> Result<Vec<String>, String> {
+        let (user, thread) = (uid.clone(), self.run.thread_id.clone());
         let log = self.app.log().clone();
         let events = self
             .retry(|| {

@@ -20,12 +20,15 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let claimed = req.username.as_ref().map(|u| u.as_str());
-    app.access().check_login_rate(claimed, ip).await?;
+    app.access()
+        .check_login_rate(req.username.as_ref(), ip)
+        .await?;
     let identity = app.authenticator().authenticate(&req).await?;
-    if let Some(cred) = &identity.credential_id
-        && app.access().is_revoked(cred).await?
-    {
+    let mut revoked = false;
+    for cred in identity.credential_id.iter().chain(req.token.iter()) {
+        revoked |= app.access().is_revoked(cred).await?;
+    }
+    if revoked {
         metrics::counter!("gateway.logins", "outcome" => "revoked").increment(1);
         return Err(ApiError::unauthorized("this token has been revoked"));
     }
@@ -44,11 +47,11 @@ pub async fn logout(State(app): State<AppState>, who: Authed) -> Result<Json<Val
     app.access().end_session(&who.token, &who.session).await?;
     let closed = app
         .hub()
-        .close_session(&who.session.user, &who.session.fingerprint);
+        .close_session(who.session.uid.encoded(), &who.session.fingerprint);
     let note = crate::hub::close_payload(&who.session.fingerprint);
     if let Err(e) = app
         .manager()
-        .publish(&crate::keys::notify_channel(&who.session.user), note)
+        .publish(&crate::keys::notify_channel(&who.session.uid), note)
         .await
     {
         tracing::warn!(error = %e, "logout notification not published; other instances close on their next check");

@@ -18,7 +18,7 @@ const PAGE: usize = 500;
 
 /// `GET /api/threads`.
 pub async fn list(State(app): State<AppState>, who: Authed) -> Result<Json<Value>, ApiError> {
-    let threads: Vec<ThreadSummary> = app.log().threads(&who.session.user).await?;
+    let threads: Vec<ThreadSummary> = app.log().threads(&who.session.uid).await?;
     Ok(Json(json!({ "threads": threads })))
 }
 
@@ -51,7 +51,7 @@ pub async fn create(
         .take(60)
         .collect();
     app.log()
-        .create_thread(&who.session.user, &id, &title)
+        .create_thread(&who.session.uid, &id, &title)
         .await?;
     Ok(Json(json!({ "id": id, "title": title })))
 }
@@ -78,7 +78,7 @@ pub async fn events(
     Path(id): Path<String>,
     Query(q): Query<After>,
 ) -> Result<Json<Value>, ApiError> {
-    let user = &who.session.user;
+    let user = &who.session.uid;
     let id = ThreadId::parse(&id).map_err(ApiError::bad_request)?;
     if !app.log().thread_exists(user, id.as_str()).await? {
         return Err(ApiError::not_found(format!("no thread {id}")));

@@ -6,7 +6,7 @@
 //! matter how many notifications arrive or are lost.
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
-use redis_ssot::{ConnState, Error};
+use redis_ssot::{ConnState, Error, UserId};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -46,7 +46,7 @@ struct Conn {
 pub async fn run(app: AppState, socket: WebSocket, who: Authed, resume: Resume) {
     let guard = app
         .hub()
-        .register(&who.session.user, &who.session.fingerprint);
+        .register(who.session.uid.encoded(), &who.session.fingerprint);
     let mut closed = guard.closed.clone();
     let mut state = app.manager().watch_state();
     let (control, mut control_rx) = mpsc::channel(64);
@@ -102,8 +102,8 @@ async fn run_loop(
 }
 
 impl Conn {
-    fn user(&self) -> &str {
-        &self.who.session.user
+    fn user(&self) -> &UserId {
+        &self.who.session.uid
     }
 
     async fn send(&mut self, v: &Value) -> Result<(), Gone> {
@@ -137,7 +137,7 @@ impl Conn {
     /// the head of the log for a fresh connection.
     async fn position(&mut self, resume: &Resume) -> Result<Option<EventId>, Error> {
         let log = self.app.log().clone();
-        let user = self.user().to_string();
+        let user = self.user().clone();
         match resume.last_event_id {
             Some(last) => {
                 let check = log
@@ -164,7 +164,7 @@ impl Conn {
 
     async fn send_welcome(&mut self) {
         let hello = json!({
-            "type": "welcome", "user_id": self.user(), "epoch": self.epoch,
+            "type": "welcome", "user_id": self.who.session.user, "epoch": self.epoch,
             "instance": self.app.instance(),
         });
         let _ = self.send(&hello).await;
@@ -249,7 +249,8 @@ impl Conn {
                     Err(e) => return self.send(&unavailable_now(&e)).await,
                 }
                 let req = RunRequest {
-                    user_id: self.user().to_string(),
+                    uid: self.user().clone(),
+                    user_id: self.who.session.user.clone(),
                     thread_id: thread_id.to_string(),
                     text,
                 };
