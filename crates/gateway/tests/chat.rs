@@ -431,3 +431,60 @@ async fn jwt_login_checks_the_blacklist_at_login_and_at_every_upgrade() {
     let refused = gw.client.connect(&session, &[]).await.unwrap_err();
     assert!(refused.to_string().contains("401"), "{refused}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_control_exists_only_with_a_hook_and_status_and_metrics_are_served() {
+    let server = RedisServer::start().unwrap();
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let embedded = start_gateway(&server.url(), move |c| {
+        c.outage = Some(std::sync::Arc::new(move |d| seen.lock().unwrap().push(d)));
+    })
+    .await;
+    let external = start_gateway(&server.url(), |_| {}).await;
+    wait_ready(&embedded).await;
+    wait_ready(&external).await;
+
+    let token = embedded.client.login("kim").await.unwrap();
+    let r = embedded
+        .client
+        .post("/api/simulate-outage", Some(&token), &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["paused_ms"], 5000);
+    assert_eq!(*calls.lock().unwrap(), vec![Duration::from_secs(5)]);
+    let r = external
+        .client
+        .post("/api/simulate-outage", Some(&token), &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 404);
+
+    let with = embedded
+        .client
+        .get("/api/status", None)
+        .await
+        .unwrap()
+        .json();
+    let without = external
+        .client
+        .get("/api/status", None)
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(with["gateway"]["outage_control"], true);
+    assert_eq!(without["gateway"]["outage_control"], false);
+    assert_eq!(without["ready"], true);
+    assert_eq!(without["breaker"]["state"], "closed");
+
+    let metrics = external.client.get("/metrics", None).await.unwrap();
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.body.contains("gateway_http_requests"),
+        "{}",
+        metrics.body
+    );
+    let page = external.client.get("/", None).await.unwrap();
+    assert!(page.body.contains("<script src=\"/app.js\"></script>"));
+}
