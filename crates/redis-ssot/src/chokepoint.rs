@@ -18,12 +18,11 @@ use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tracing::Instrument;
-
 use crate::breaker::{Admission, Verdict};
 use crate::connection::Conn;
 use crate::error::{Error, Outcome, Result};
 use crate::manager::{Inner, RedisManager};
+use crate::metrics::Op;
 
 /// Where a call gets its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,24 +44,24 @@ impl Drop for InFlight<'_> {
 impl RedisManager {
     /// Runs `f` on the shared connection through the whole pipeline.
     #[inline]
-    pub(crate) async fn run<T, F, Fut>(
+    pub(crate) fn run<T, F, Fut>(
         &self,
-        op: &'static str,
+        op: Op,
         timeout: Duration,
         f: F,
-    ) -> Result<T>
+    ) -> impl Future<Output = Result<T>>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = (Conn, redis::RedisResult<T>)>,
     {
-        self.run_on(Source::Shared, op, timeout, f).await
+        self.run_on(Source::Shared, op, timeout, f)
     }
 
     /// Runs `f` through the whole pipeline on the chosen connection source.
     pub(crate) async fn run_on<T, F, Fut>(
         &self,
         source: Source,
-        op: &'static str,
+        op: Op,
         timeout: Duration,
         f: F,
     ) -> Result<T>
@@ -95,7 +94,9 @@ impl RedisManager {
         let _in_flight = InFlight(inner);
 
         // 4. deadline around the I/O
-        let span = tracing::debug_span!("redis.command", db.operation.name = op);
+        // A span per command when DEBUG is on; otherwise not even the callsite is consulted.
+        let span = tracing::level_enabled!(tracing::Level::DEBUG)
+            .then(|| tracing::debug_span!("redis.command", db.operation.name = op.name()));
         let io = async {
             match source {
                 Source::Shared => {
@@ -107,12 +108,18 @@ impl RedisManager {
                     }
                     result
                 }
-                Source::Dedicated => self.on_dedicated(f).await,
+                // Boxed: leasing may open a connection, and that handshake future is
+                // kilobytes; inline, it would make every shared-path command future as big.
+                Source::Dedicated => Box::pin(self.on_dedicated(f)).await,
             }
         };
-        let result = match tokio::time::timeout(timeout, io.instrument(span)).await {
+        let deadline = tokio::time::timeout(timeout, Traced::new(span, io)).await;
+        let result = match deadline {
             Ok(r) => r,
-            Err(_) => Err(Error::Timeout { op, after: timeout }),
+            Err(_) => Err(Error::Timeout {
+                op: op.name(),
+                after: timeout,
+            }),
         };
 
         // 5. classify and account
@@ -144,7 +151,7 @@ impl RedisManager {
         &self,
         admission: Admission,
         generation: u64,
-        op: &'static str,
+        op: Op,
         outcome: Outcome,
         result: &Result<T>,
         started: Instant,
@@ -184,7 +191,7 @@ impl RedisManager {
 
     /// Accounts for a call refused before any I/O and returns its error.
     #[cold]
-    fn refuse(&self, op: &'static str, err: Error, started: Instant) -> Error {
+    fn refuse(&self, op: Op, err: Error, started: Instant) -> Error {
         let outcome = err.outcome();
         let inner = &*self.inner;
         inner.counters.by_outcome.bump(outcome);
@@ -192,5 +199,40 @@ impl RedisManager {
             .metrics
             .record(op, outcome, started.elapsed().as_secs_f64());
         err
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Enters `span` around each poll of `inner`, but only if the span is enabled: tracing's
+    /// own `Instrumented` pays for a disabled span on every poll of every command.
+    struct Traced<F> {
+        span: Option<tracing::Span>,
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F> Traced<F> {
+    fn new(span: Option<tracing::Span>, inner: F) -> Self {
+        let span = span.filter(|s| !s.is_disabled());
+        Traced { span, inner }
+    }
+}
+
+impl<F: Future> Future for Traced<F> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        match this.span {
+            Some(span) => {
+                let _entered = span.enter();
+                this.inner.poll(cx)
+            }
+            None => this.inner.poll(cx),
+        }
     }
 }

@@ -46,6 +46,9 @@ impl HealthState {
 pub(crate) async fn run(inner: Arc<Inner>) {
     let mut shutdown = inner.shutdown_tx.subscribe();
     let mut state = inner.state.subscribe();
+    // The supervisor may have connected before this task subscribed: treat the current
+    // state as a change so a ready manager is checked at once.
+    state.mark_changed();
     let interval = inner.config.health_interval;
     loop {
         // Check right after every (re)connect, then on the interval.

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::health::HealthState;
 use crate::metrics::OperationMetrics;
 use crate::pool::DedicatedPool;
-use crate::shard::OutcomeCounters;
+use crate::shard::{OutcomeCounters, Padded};
 use crate::state::{ConnState, StateCell};
 use crate::status::Status;
 
@@ -53,7 +53,9 @@ pub(crate) struct Inner {
     pub(crate) generation: AtomicU64,
     pub(crate) state: StateCell,
     pub(crate) breaker: CircuitBreaker,
-    pub(crate) in_flight: AtomicUsize,
+    /// Written twice per command by every core: padded so it does not share a cache line
+    /// with the read-mostly fields checked on the same path.
+    pub(crate) in_flight: Padded<AtomicUsize>,
     pub(crate) consecutive_timeouts: AtomicU32,
     /// Highest connection generation somebody asked to replace.
     pub(crate) replace_generation: AtomicU64,
@@ -173,7 +175,7 @@ impl RedisManager {
             conn: ArcSwapOption::empty(),
             generation: AtomicU64::new(0),
             state: StateCell::new(),
-            in_flight: AtomicUsize::new(0),
+            in_flight: Padded(AtomicUsize::new(0)),
             consecutive_timeouts: AtomicU32::new(0),
             replace_generation: AtomicU64::new(0),
             replace_wakeup: Notify::new(),

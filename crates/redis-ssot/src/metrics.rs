@@ -7,10 +7,8 @@
 //! so the choke point caches one set of handles per operation name and only pays that cost the
 //! first time an operation is seen.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use arc_swap::ArcSwap;
 use metrics::Histogram;
 
 use crate::error::Outcome;
@@ -20,160 +18,191 @@ pub const OPERATION_DURATION: &str = "db.client.operation.duration";
 /// The reconnect counter's name.
 pub const RECONNECTS: &str = "db.client.reconnects";
 
+/// Every operation name the manager reports. Operations are indices into this table, fixed
+/// at compile time (`op!("GET")`), so finding a command's metric handles is an array access
+/// rather than a hash of its name on every call; unknown commands sent through `cmd()` are
+/// reported as `OTHER`, which also keeps label values bounded.
+pub(crate) const OPS: &[&str] = &[
+    "GET",
+    "SET",
+    "DEL",
+    "UNLINK",
+    "EXISTS",
+    "EXPIRE",
+    "PEXPIRE",
+    "TTL",
+    "PTTL",
+    "INCR",
+    "INCRBY",
+    "DECR",
+    "MGET",
+    "MSET",
+    "GETDEL",
+    "GETEX",
+    "LPUSH",
+    "RPUSH",
+    "LPOP",
+    "RPOP",
+    "LRANGE",
+    "LLEN",
+    "LTRIM",
+    "BLPOP",
+    "HSET",
+    "HGET",
+    "HGETALL",
+    "HDEL",
+    "HINCRBY",
+    "HMGET",
+    "HLEN",
+    "SADD",
+    "SREM",
+    "SMEMBERS",
+    "SISMEMBER",
+    "SCARD",
+    "ZADD",
+    "ZREM",
+    "ZRANGE",
+    "ZRANGEBYSCORE",
+    "ZREMRANGEBYSCORE",
+    "ZSCORE",
+    "ZCARD",
+    "ZINCRBY",
+    "XADD",
+    "XRANGE",
+    "XREAD",
+    "XREVRANGE",
+    "XLEN",
+    "XTRIM",
+    "PUBLISH",
+    "SCAN",
+    "EVAL",
+    "EVALSHA",
+    "SCRIPT",
+    "PING",
+    "ROLE",
+    "INFO",
+    "WAIT",
+    "CLIENT",
+    "CONFIG",
+    "FLUSHDB",
+    "FLUSHALL",
+    "DBSIZE",
+    "TYPE",
+    "PERSIST",
+    "SETNX",
+    "SETEX",
+    "PSETEX",
+    "APPEND",
+    "STRLEN",
+    "MEMORY",
+    "DEBUG",
+    "OBJECT",
+    "RENAME",
+    "TIME",
+    "ECHO",
+    "WATCH",
+    "MULTI",
+    "EXEC",
+    "PIPELINE",
+    "TRANSACTION",
+    "OTHER",
+];
+
+/// An operation: an index into [`OPS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Op(u16);
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+impl Op {
+    /// The operation called `name`; use through `op!("NAME")` so an unknown name is a
+    /// compile error.
+    pub(crate) const fn of(name: &str) -> Op {
+        let mut i = 0;
+        while i < OPS.len() {
+            if same(OPS[i], name) {
+                return Op(i as u16);
+            }
+            i += 1;
+        }
+        panic!("operation name missing from metrics::OPS")
+    }
+
+    /// The operation whose name matches `word` (case-insensitive), else `OTHER`.
+    pub(crate) fn lookup(word: &[u8]) -> Op {
+        OPS.iter()
+            .position(|k| k.as_bytes().eq_ignore_ascii_case(word))
+            .map(|i| Op(i as u16))
+            .unwrap_or(Op::of("OTHER"))
+    }
+
+    /// The operation's name, as used in metrics labels and errors.
+    pub fn name(self) -> &'static str {
+        OPS[usize::from(self.0)]
+    }
+}
+
+/// `op!("GET")`: the [`Op`] for a literal name, resolved at compile time.
+macro_rules! op {
+    ($name:literal) => {
+        const { $crate::metrics::Op::of($name) }
+    };
+}
+pub(crate) use op;
+
 type Handles = Arc<[Histogram; Outcome::ALL.len()]>;
 
-/// Hashes a `&'static str` by its address: operation names are literals, so the address is
-/// a stable identity and hashing it costs one multiply instead of SipHash over the text.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct AddrHasher(u64);
+/// Per-operation histogram handles, created on first use.
+pub(crate) struct OperationMetrics {
+    slots: Box<[OnceLock<Handles>]>,
+}
 
-impl std::hash::Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+impl Default for OperationMetrics {
+    fn default() -> Self {
+        OperationMetrics {
+            slots: OPS.iter().map(|_| OnceLock::new()).collect(),
         }
     }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// Map key: the name's address (names with equal text but different addresses just get
-/// separate cache entries pointing at the same metric series).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct OpKey(usize);
-
-impl OpKey {
-    fn of(op: &'static str) -> OpKey {
-        OpKey(op.as_ptr() as usize)
-    }
-}
-
-type HandleMap = HashMap<OpKey, Handles, std::hash::BuildHasherDefault<AddrHasher>>;
-
-/// Per-operation histogram handles, created on first use.
-#[derive(Default)]
-pub(crate) struct OperationMetrics {
-    by_op: ArcSwap<HandleMap>,
 }
 
 impl OperationMetrics {
     /// Records one finished (or refused) operation.
     #[inline]
-    pub(crate) fn record(&self, op: &'static str, outcome: Outcome, seconds: f64) {
-        let map = self.by_op.load();
-        if let Some(handles) = map.get(&OpKey::of(op)) {
-            handles[outcome.index()].record(seconds);
+    pub(crate) fn record(&self, op: Op, outcome: Outcome, seconds: f64) {
+        let Some(slot) = self.slots.get(usize::from(op.0)) else {
             return;
-        }
-        drop(map);
-        let handles = self.register(op);
+        };
+        let handles = slot.get_or_init(|| register(op.name()));
         handles[outcome.index()].record(seconds);
-    }
-
-    #[cold]
-    fn register(&self, op: &'static str) -> Handles {
-        let handles: Handles = Arc::new(Outcome::ALL.map(|o| {
-            metrics::histogram!(OPERATION_DURATION, "db.operation.name" => op, "outcome" => o.as_str())
-        }));
-        self.by_op.rcu(|current| {
-            let mut next = HandleMap::clone(current);
-            next.entry(OpKey::of(op)).or_insert_with(|| handles.clone());
-            next
-        });
-        handles
     }
 }
 
-/// Maps a command's first word to a static operation name for metrics (`OTHER` if unknown),
-/// so dynamic `cmd()` calls do not create unbounded label values.
-pub(crate) fn op_name(cmd: &redis::Cmd) -> &'static str {
-    let Some(redis::Arg::Simple(first)) = cmd.args_iter().next() else {
-        return "OTHER";
-    };
-    const KNOWN: &[&str] = &[
-        "GET",
-        "SET",
-        "DEL",
-        "UNLINK",
-        "EXISTS",
-        "EXPIRE",
-        "PEXPIRE",
-        "TTL",
-        "PTTL",
-        "INCR",
-        "INCRBY",
-        "DECR",
-        "MGET",
-        "MSET",
-        "GETDEL",
-        "GETEX",
-        "LPUSH",
-        "RPUSH",
-        "LPOP",
-        "RPOP",
-        "LRANGE",
-        "LLEN",
-        "LTRIM",
-        "HSET",
-        "HGET",
-        "HGETALL",
-        "HDEL",
-        "HINCRBY",
-        "HMGET",
-        "SADD",
-        "SREM",
-        "SMEMBERS",
-        "SISMEMBER",
-        "SCARD",
-        "ZADD",
-        "ZREM",
-        "ZRANGE",
-        "ZRANGEBYSCORE",
-        "ZSCORE",
-        "ZCARD",
-        "XADD",
-        "XRANGE",
-        "XREAD",
-        "XREVRANGE",
-        "XLEN",
-        "XTRIM",
-        "PUBLISH",
-        "SCAN",
-        "EVAL",
-        "EVALSHA",
-        "SCRIPT",
-        "PING",
-        "ROLE",
-        "INFO",
-        "WAIT",
-        "CLIENT",
-        "CONFIG",
-        "FLUSHDB",
-        "FLUSHALL",
-        "DBSIZE",
-        "TYPE",
-        "PERSIST",
-        "SETNX",
-        "SETEX",
-        "PSETEX",
-        "APPEND",
-        "STRLEN",
-        "MEMORY",
-        "DEBUG",
-        "OBJECT",
-        "RENAME",
-        "TIME",
-        "ECHO",
-    ];
-    KNOWN
-        .iter()
-        .find(|k| k.as_bytes().eq_ignore_ascii_case(first))
-        .copied()
-        .unwrap_or("OTHER")
+#[cold]
+fn register(op: &'static str) -> Handles {
+    Arc::new(Outcome::ALL.map(|o| {
+        metrics::histogram!(OPERATION_DURATION, "db.operation.name" => op, "outcome" => o.as_str())
+    }))
+}
+
+/// The operation of a command, from its first word (`OTHER` if unknown).
+pub(crate) fn op_of(cmd: &redis::Cmd) -> Op {
+    match cmd.args_iter().next() {
+        Some(redis::Arg::Simple(first)) => Op::lookup(first),
+        _ => Op::of("OTHER"),
+    }
 }
 
 #[cfg(test)]
@@ -181,9 +210,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn op_name_maps_known_commands_case_insensitively_and_others_to_other() {
-        assert_eq!(op_name(&redis::cmd("get")), "GET");
-        assert_eq!(op_name(&redis::cmd("XADD")), "XADD");
-        assert_eq!(op_name(&redis::cmd("frobnicate")), "OTHER");
+    fn op_of_maps_known_commands_case_insensitively_and_others_to_other() {
+        assert_eq!(op_of(&redis::cmd("get")).name(), "GET");
+        assert_eq!(op_of(&redis::cmd("XADD")).name(), "XADD");
+        assert_eq!(op_of(&redis::cmd("frobnicate")).name(), "OTHER");
+        assert_eq!(op!("PIPELINE").name(), "PIPELINE");
     }
 }

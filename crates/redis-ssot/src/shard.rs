@@ -9,6 +9,19 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::error::Outcome;
 
 const SHARDS: usize = 16;
+
+/// A value alone on its cache lines, so writes to it do not slow down reads of its
+/// neighbours (false sharing).
+#[repr(align(128))]
+#[derive(Debug, Default)]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
 const OUTCOMES: usize = Outcome::ALL.len();
 
 #[repr(align(128))]

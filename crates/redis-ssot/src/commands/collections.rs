@@ -9,6 +9,7 @@ use super::{check_key, check_keys, cmd};
 use crate::chokepoint::Source;
 use crate::error::Result;
 use crate::manager::RedisManager;
+use crate::metrics::op;
 
 impl RedisManager {
     // ---- lists ----
@@ -16,25 +17,25 @@ impl RedisManager {
     /// LPUSH; returns the new length.
     pub async fn lpush<V: ToRedisArgs>(&self, key: &str, values: V) -> Result<u64> {
         check_key(key)?;
-        self.query("LPUSH", cmd!("LPUSH", key, values)).await
+        self.query(op!("LPUSH"), cmd!("LPUSH", key, values)).await
     }
 
     /// RPUSH; returns the new length.
     pub async fn rpush<V: ToRedisArgs>(&self, key: &str, values: V) -> Result<u64> {
         check_key(key)?;
-        self.query("RPUSH", cmd!("RPUSH", key, values)).await
+        self.query(op!("RPUSH"), cmd!("RPUSH", key, values)).await
     }
 
     /// LPOP of one element; `None` when empty.
     pub async fn lpop<T: FromRedisValue>(&self, key: &str) -> Result<Option<T>> {
         check_key(key)?;
-        self.query("LPOP", cmd!("LPOP", key)).await
+        self.query(op!("LPOP"), cmd!("LPOP", key)).await
     }
 
     /// RPOP of one element; `None` when empty.
     pub async fn rpop<T: FromRedisValue>(&self, key: &str) -> Result<Option<T>> {
         check_key(key)?;
-        self.query("RPOP", cmd!("RPOP", key)).await
+        self.query(op!("RPOP"), cmd!("RPOP", key)).await
     }
 
     /// LRANGE (inclusive indices, negative from the end). Reads without changing the list.
@@ -45,19 +46,21 @@ impl RedisManager {
         stop: i64,
     ) -> Result<Vec<T>> {
         check_key(key)?;
-        self.query("LRANGE", cmd!("LRANGE", key, start, stop)).await
+        self.query(op!("LRANGE"), cmd!("LRANGE", key, start, stop))
+            .await
     }
 
     /// LLEN.
     pub async fn llen(&self, key: &str) -> Result<u64> {
         check_key(key)?;
-        self.query("LLEN", cmd!("LLEN", key)).await
+        self.query(op!("LLEN"), cmd!("LLEN", key)).await
     }
 
     /// LTRIM.
     pub async fn ltrim(&self, key: &str, start: i64, stop: i64) -> Result<()> {
         check_key(key)?;
-        self.query("LTRIM", cmd!("LTRIM", key, start, stop)).await
+        self.query(op!("LTRIM"), cmd!("LTRIM", key, start, stop))
+            .await
     }
 
     /// BLPOP on a dedicated connection: waits up to `block` for an element.
@@ -74,7 +77,7 @@ impl RedisManager {
         let deadline = block + self.inner.config.blocking_margin;
         self.run_on(
             Source::Dedicated,
-            "BLPOP",
+            op!("BLPOP"),
             deadline,
             move |mut c| async move {
                 let r = cmd.query_async(&mut c).await;
@@ -89,7 +92,9 @@ impl RedisManager {
     /// HSET of one field; returns whether the field is new.
     pub async fn hset<V: ToRedisArgs>(&self, key: &str, field: &str, value: V) -> Result<bool> {
         check_key(key)?;
-        let added: u64 = self.query("HSET", cmd!("HSET", key, field, value)).await?;
+        let added: u64 = self
+            .query(op!("HSET"), cmd!("HSET", key, field, value))
+            .await?;
         Ok(added == 1)
     }
 
@@ -104,37 +109,38 @@ impl RedisManager {
         for (f, v) in fields {
             c.arg(*f).arg(v);
         }
-        self.query("HSET", c).await
+        self.query(op!("HSET"), c).await
     }
 
     /// HGET; `None` when the key or field is missing.
     pub async fn hget<T: FromRedisValue>(&self, key: &str, field: &str) -> Result<Option<T>> {
         check_key(key)?;
-        self.query("HGET", cmd!("HGET", key, field)).await
+        self.query(op!("HGET"), cmd!("HGET", key, field)).await
     }
 
     /// HGETALL; empty when the key is missing.
     pub async fn hgetall<T: FromRedisValue>(&self, key: &str) -> Result<HashMap<String, T>> {
         check_key(key)?;
-        self.query("HGETALL", cmd!("HGETALL", key)).await
+        self.query(op!("HGETALL"), cmd!("HGETALL", key)).await
     }
 
     /// HDEL; returns how many fields were removed.
     pub async fn hdel(&self, key: &str, fields: &[&str]) -> Result<u64> {
         check_key(key)?;
-        self.query("HDEL", cmd!("HDEL", key, fields)).await
+        self.query(op!("HDEL"), cmd!("HDEL", key, fields)).await
     }
 
     /// HINCRBY.
     pub async fn hincr_by(&self, key: &str, field: &str, by: i64) -> Result<i64> {
         check_key(key)?;
-        self.query("HINCRBY", cmd!("HINCRBY", key, field, by)).await
+        self.query(op!("HINCRBY"), cmd!("HINCRBY", key, field, by))
+            .await
     }
 
     /// HLEN.
     pub async fn hlen(&self, key: &str) -> Result<u64> {
         check_key(key)?;
-        self.query("HLEN", cmd!("HLEN", key)).await
+        self.query(op!("HLEN"), cmd!("HLEN", key)).await
     }
 
     // ---- sets ----
@@ -142,32 +148,32 @@ impl RedisManager {
     /// SADD; returns how many members are new.
     pub async fn sadd<V: ToRedisArgs>(&self, key: &str, members: V) -> Result<u64> {
         check_key(key)?;
-        self.query("SADD", cmd!("SADD", key, members)).await
+        self.query(op!("SADD"), cmd!("SADD", key, members)).await
     }
 
     /// SREM; returns how many members were removed.
     pub async fn srem<V: ToRedisArgs>(&self, key: &str, members: V) -> Result<u64> {
         check_key(key)?;
-        self.query("SREM", cmd!("SREM", key, members)).await
+        self.query(op!("SREM"), cmd!("SREM", key, members)).await
     }
 
     /// SMEMBERS; empty when the key is missing.
     pub async fn smembers<T: FromRedisValue>(&self, key: &str) -> Result<Vec<T>> {
         check_key(key)?;
-        self.query("SMEMBERS", cmd!("SMEMBERS", key)).await
+        self.query(op!("SMEMBERS"), cmd!("SMEMBERS", key)).await
     }
 
     /// SISMEMBER.
     pub async fn sismember<V: ToRedisArgs>(&self, key: &str, member: V) -> Result<bool> {
         check_key(key)?;
-        self.query("SISMEMBER", cmd!("SISMEMBER", key, member))
+        self.query(op!("SISMEMBER"), cmd!("SISMEMBER", key, member))
             .await
     }
 
     /// SCARD.
     pub async fn scard(&self, key: &str) -> Result<u64> {
         check_key(key)?;
-        self.query("SCARD", cmd!("SCARD", key)).await
+        self.query(op!("SCARD"), cmd!("SCARD", key)).await
     }
 
     // ---- sorted sets ----
@@ -175,14 +181,16 @@ impl RedisManager {
     /// ZADD of one member; returns whether it is new.
     pub async fn zadd<V: ToRedisArgs>(&self, key: &str, member: V, score: f64) -> Result<bool> {
         check_key(key)?;
-        let added: u64 = self.query("ZADD", cmd!("ZADD", key, score, member)).await?;
+        let added: u64 = self
+            .query(op!("ZADD"), cmd!("ZADD", key, score, member))
+            .await?;
         Ok(added == 1)
     }
 
     /// ZREM; returns how many members were removed.
     pub async fn zrem<V: ToRedisArgs>(&self, key: &str, members: V) -> Result<u64> {
         check_key(key)?;
-        self.query("ZREM", cmd!("ZREM", key, members)).await
+        self.query(op!("ZREM"), cmd!("ZREM", key, members)).await
     }
 
     /// ZRANGE by rank (inclusive).
@@ -193,7 +201,8 @@ impl RedisManager {
         stop: i64,
     ) -> Result<Vec<T>> {
         check_key(key)?;
-        self.query("ZRANGE", cmd!("ZRANGE", key, start, stop)).await
+        self.query(op!("ZRANGE"), cmd!("ZRANGE", key, start, stop))
+            .await
     }
 
     /// ZRANGE with scores.
@@ -204,8 +213,11 @@ impl RedisManager {
         stop: i64,
     ) -> Result<Vec<(T, f64)>> {
         check_key(key)?;
-        self.query("ZRANGE", cmd!("ZRANGE", key, start, stop, "WITHSCORES"))
-            .await
+        self.query(
+            op!("ZRANGE"),
+            cmd!("ZRANGE", key, start, stop, "WITHSCORES"),
+        )
+        .await
     }
 
     /// ZRANGEBYSCORE (inclusive bounds).
@@ -216,33 +228,36 @@ impl RedisManager {
         max: f64,
     ) -> Result<Vec<T>> {
         check_key(key)?;
-        self.query("ZRANGEBYSCORE", cmd!("ZRANGEBYSCORE", key, min, max))
+        self.query(op!("ZRANGEBYSCORE"), cmd!("ZRANGEBYSCORE", key, min, max))
             .await
     }
 
     /// ZSCORE; `None` when the member is missing.
     pub async fn zscore<V: ToRedisArgs>(&self, key: &str, member: V) -> Result<Option<f64>> {
         check_key(key)?;
-        self.query("ZSCORE", cmd!("ZSCORE", key, member)).await
+        self.query(op!("ZSCORE"), cmd!("ZSCORE", key, member)).await
     }
 
     /// ZCARD.
     pub async fn zcard(&self, key: &str) -> Result<u64> {
         check_key(key)?;
-        self.query("ZCARD", cmd!("ZCARD", key)).await
+        self.query(op!("ZCARD"), cmd!("ZCARD", key)).await
     }
 
     /// ZINCRBY; returns the new score.
     pub async fn zincr_by<V: ToRedisArgs>(&self, key: &str, member: V, by: f64) -> Result<f64> {
         check_key(key)?;
-        self.query("ZINCRBY", cmd!("ZINCRBY", key, by, member))
+        self.query(op!("ZINCRBY"), cmd!("ZINCRBY", key, by, member))
             .await
     }
 
     /// ZREMRANGEBYSCORE; returns how many members were removed.
     pub async fn zrem_range_by_score(&self, key: &str, min: f64, max: f64) -> Result<u64> {
         check_key(key)?;
-        self.query("ZREMRANGEBYSCORE", cmd!("ZREMRANGEBYSCORE", key, min, max))
-            .await
+        self.query(
+            op!("ZREMRANGEBYSCORE"),
+            cmd!("ZREMRANGEBYSCORE", key, min, max),
+        )
+        .await
     }
 }

@@ -11,7 +11,7 @@ use crate::chokepoint::Source;
 use crate::connection::Conn;
 use crate::error::Result;
 use crate::manager::RedisManager;
-use crate::metrics::op_name;
+use crate::metrics::{Op, op, op_of};
 
 /// A stream of keys from SCAN (see [`RedisManager::scan_match`]).
 pub type ScanStream = std::pin::Pin<Box<dyn Stream<Item = Result<String>> + Send>>;
@@ -23,7 +23,7 @@ impl RedisManager {
     /// that matters.
     pub async fn pipeline<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T> {
         let timeout = self.inner.config.command_timeout;
-        self.run("PIPELINE", timeout, move |mut c| async move {
+        self.run(op!("PIPELINE"), timeout, move |mut c| async move {
             let r = pipe.query_async(&mut c).await;
             (c, r)
         })
@@ -37,7 +37,7 @@ impl RedisManager {
         invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<T> {
         let timeout = self.inner.config.command_timeout;
-        self.run("EVALSHA", timeout, move |mut c| async move {
+        self.run(op!("EVALSHA"), timeout, move |mut c| async move {
             let r = invocation.invoke_async(&mut c).await;
             (c, r)
         })
@@ -47,7 +47,7 @@ impl RedisManager {
     /// The generic escape hatch: any command, through the same choke point.
     pub async fn cmd<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
         let timeout = self.inner.config.command_timeout;
-        self.run(op_name(cmd), timeout, move |mut c| async move {
+        self.run(op_of(cmd), timeout, move |mut c| async move {
             let r = cmd.query_async(&mut c).await;
             (c, r)
         })
@@ -64,7 +64,7 @@ impl RedisManager {
         let deadline = block + self.inner.config.blocking_margin;
         self.run_on(
             Source::Dedicated,
-            op_name(cmd),
+            op_of(cmd),
             deadline,
             move |mut c| async move {
                 let r = cmd.query_async(&mut c).await;
@@ -82,10 +82,15 @@ impl RedisManager {
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let timeout = self.inner.config.command_timeout;
-        self.run_on(Source::Dedicated, op, timeout, move |c| {
-            let keep = c.clone();
-            async move { (keep, f(c).await) }
-        })
+        self.run_on(
+            Source::Dedicated,
+            Op::lookup(op.as_bytes()),
+            timeout,
+            move |c| {
+                let keep = c.clone();
+                async move { (keep, f(c).await) }
+            },
+        )
         .await
     }
 
@@ -103,7 +108,7 @@ impl RedisManager {
             .arg(pattern)
             .arg("COUNT")
             .arg(count.max(1));
-        self.query("SCAN", cmd).await
+        self.query(op!("SCAN"), cmd).await
     }
 
     /// SCAN with MATCH/COUNT as a stream of keys (never KEYS). A key may appear twice if the

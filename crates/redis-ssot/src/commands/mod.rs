@@ -17,6 +17,7 @@ use redis::{Cmd, FromRedisValue};
 
 use crate::error::{Error, Result};
 use crate::manager::RedisManager;
+use crate::metrics::Op;
 
 /// Builds a `Cmd` in place (no clone of a half-built command).
 macro_rules! cmd {
@@ -49,14 +50,19 @@ pub(crate) fn check_keys(keys: &[&str]) -> Result<()> {
 }
 
 impl RedisManager {
-    /// Sends one command on the shared connection with the default deadline.
+    /// Sends one command on the shared connection with the default deadline. A plain `fn`
+    /// returning the choke point's future (not an `async fn` wrapping it), so the command's
+    /// future is not moved through one more layer on every call.
     #[inline]
-    pub(crate) async fn query<T: FromRedisValue>(&self, op: &'static str, cmd: Cmd) -> Result<T> {
+    pub(crate) fn query<T: FromRedisValue>(
+        &self,
+        op: Op,
+        cmd: Cmd,
+    ) -> impl std::future::Future<Output = Result<T>> {
         let timeout = self.inner.config.command_timeout;
         self.run(op, timeout, move |mut conn| async move {
             let r = cmd.query_async(&mut conn).await;
             (conn, r)
         })
-        .await
     }
 }

@@ -5,6 +5,7 @@ use redis::ToRedisArgs;
 use super::{check_key, cmd};
 use crate::error::Result;
 use crate::manager::RedisManager;
+use crate::metrics::op;
 
 /// One stream entry: its id and its field/value pairs.
 pub type StreamEntry = (String, Vec<(String, String)>);
@@ -23,7 +24,7 @@ impl RedisManager {
         for (f, v) in fields {
             cmd.arg(*f).arg(v);
         }
-        self.query("XADD", cmd).await
+        self.query(op!("XADD"), cmd).await
     }
 
     /// XRANGE from `start` to `end` (ids or `-`/`+`; prefix `(` for exclusive), at most `count`.
@@ -37,7 +38,7 @@ impl RedisManager {
         check_key(key)?;
         let mut cmd = redis::cmd("XRANGE");
         cmd.arg(key).arg(start).arg(end).arg("COUNT").arg(count);
-        self.query("XRANGE", cmd).await
+        self.query(op!("XRANGE"), cmd).await
     }
 
     /// XREVRANGE from `end` down to `start`, at most `count`.
@@ -51,12 +52,12 @@ impl RedisManager {
         check_key(key)?;
         let mut cmd = redis::cmd("XREVRANGE");
         cmd.arg(key).arg(end).arg(start).arg("COUNT").arg(count);
-        self.query("XREVRANGE", cmd).await
+        self.query(op!("XREVRANGE"), cmd).await
     }
 
     /// XLEN.
     pub async fn xlen(&self, key: &str) -> Result<u64> {
         check_key(key)?;
-        self.query("XLEN", cmd!("XLEN", key)).await
+        self.query(op!("XLEN"), cmd!("XLEN", key)).await
     }
 }

@@ -7,6 +7,7 @@ use redis::{FromRedisValue, ToRedisArgs};
 use super::{check_key, check_keys, cmd};
 use crate::error::Result;
 use crate::manager::RedisManager;
+use crate::metrics::op;
 
 /// When a SET applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,13 +53,13 @@ impl RedisManager {
     /// GET: `Ok(None)` when the key is missing.
     pub async fn get<T: FromRedisValue>(&self, key: &str) -> Result<Option<T>> {
         check_key(key)?;
-        self.query("GET", cmd!("GET", key)).await
+        self.query(op!("GET"), cmd!("GET", key)).await
     }
 
     /// SET without options.
     pub async fn set<V: ToRedisArgs>(&self, key: &str, value: V) -> Result<()> {
         check_key(key)?;
-        self.query("SET", cmd!("SET", key, value)).await
+        self.query(op!("SET"), cmd!("SET", key, value)).await
     }
 
     /// SET with a TTL.
@@ -97,39 +98,39 @@ impl RedisManager {
                 cmd.arg("XX");
             }
         }
-        let reply: Option<String> = self.query("SET", cmd).await?;
+        let reply: Option<String> = self.query(op!("SET"), cmd).await?;
         Ok(reply.is_some())
     }
 
     /// DEL of one or more keys; returns how many existed.
     pub async fn del(&self, keys: &[&str]) -> Result<u64> {
         check_keys(keys)?;
-        self.query("DEL", cmd!("DEL", keys)).await
+        self.query(op!("DEL"), cmd!("DEL", keys)).await
     }
 
     /// UNLINK (non-blocking delete) of one or more keys; returns how many existed.
     pub async fn unlink(&self, keys: &[&str]) -> Result<u64> {
         check_keys(keys)?;
-        self.query("UNLINK", cmd!("UNLINK", keys)).await
+        self.query(op!("UNLINK"), cmd!("UNLINK", keys)).await
     }
 
     /// EXISTS: how many of `keys` exist.
     pub async fn exists(&self, keys: &[&str]) -> Result<u64> {
         check_keys(keys)?;
-        self.query("EXISTS", cmd!("EXISTS", keys)).await
+        self.query(op!("EXISTS"), cmd!("EXISTS", keys)).await
     }
 
     /// PEXPIRE: returns false if the key does not exist.
     pub async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
         check_key(key)?;
         let ms = (ttl.as_millis() as u64).max(1);
-        self.query("PEXPIRE", cmd!("PEXPIRE", key, ms)).await
+        self.query(op!("PEXPIRE"), cmd!("PEXPIRE", key, ms)).await
     }
 
     /// PTTL, decoded.
     pub async fn ttl(&self, key: &str) -> Result<Ttl> {
         check_key(key)?;
-        let ms: i64 = self.query("PTTL", cmd!("PTTL", key)).await?;
+        let ms: i64 = self.query(op!("PTTL"), cmd!("PTTL", key)).await?;
         Ok(match ms {
             -2 => Ttl::Missing,
             -1 => Ttl::Persistent,
@@ -145,13 +146,13 @@ impl RedisManager {
     /// INCRBY.
     pub async fn incr_by(&self, key: &str, by: i64) -> Result<i64> {
         check_key(key)?;
-        self.query("INCRBY", cmd!("INCRBY", key, by)).await
+        self.query(op!("INCRBY"), cmd!("INCRBY", key, by)).await
     }
 
     /// MGET: one `Option` per key, in order.
     pub async fn mget<T: FromRedisValue>(&self, keys: &[&str]) -> Result<Vec<Option<T>>> {
         check_keys(keys)?;
-        self.query("MGET", cmd!("MGET", keys)).await
+        self.query(op!("MGET"), cmd!("MGET", keys)).await
     }
 
     /// MSET of key/value pairs.
@@ -162,24 +163,25 @@ impl RedisManager {
         for (k, v) in pairs {
             cmd.arg(*k).arg(v);
         }
-        self.query("MSET", cmd).await
+        self.query(op!("MSET"), cmd).await
     }
 
     /// MEMORY USAGE: bytes used by the key and its value, `None` if missing.
     pub async fn memory_usage(&self, key: &str) -> Result<Option<u64>> {
         check_key(key)?;
-        self.query("MEMORY", cmd!("MEMORY", "USAGE", key)).await
+        self.query(op!("MEMORY"), cmd!("MEMORY", "USAGE", key))
+            .await
     }
 
     /// PING.
     pub async fn ping(&self) -> Result<()> {
-        let _: String = self.query("PING", redis::cmd("PING")).await?;
+        let _: String = self.query(op!("PING"), redis::cmd("PING")).await?;
         Ok(())
     }
 
     /// The server's role (`master`, `slave`, `sentinel`).
     pub async fn role(&self) -> Result<String> {
-        let reply: Vec<redis::Value> = self.query("ROLE", redis::cmd("ROLE")).await?;
+        let reply: Vec<redis::Value> = self.query(op!("ROLE"), redis::cmd("ROLE")).await?;
         match reply.first() {
             Some(redis::Value::BulkString(b)) => Ok(String::from_utf8_lossy(b).into_owned()),
             Some(redis::Value::SimpleString(s)) => Ok(s.clone()),
@@ -192,7 +194,7 @@ impl RedisManager {
     /// PUBLISH: returns how many subscribers received the message.
     pub async fn publish<V: ToRedisArgs>(&self, channel: &str, message: V) -> Result<u64> {
         check_key(channel)?;
-        self.query("PUBLISH", cmd!("PUBLISH", channel, message))
+        self.query(op!("PUBLISH"), cmd!("PUBLISH", channel, message))
             .await
     }
 }
