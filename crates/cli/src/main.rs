@@ -1,1 +1,101 @@
-fn main() {}
+//! `redis-ssot`: the one binary. Thin wiring over the library crates.
+//!
+//! - `serve`: the chat gateway (embedded redis-server when no URL is given).
+//! - `status`: the manager's status against a URL or an embedded server.
+//! - `bench`: the manager against a raw redis-rs connection, same run, same sockets.
+//! - `garden`: the SSOT scanner and fixer (crate `gardener`).
+
+mod bench;
+mod bench_gateway;
+mod bench_workloads;
+mod embedded;
+mod serve;
+mod status;
+mod target;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "redis-ssot",
+    version,
+    about = "One Redis manager per process, and its tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the chat gateway (embedded redis-server when no URL is given).
+    Serve(serve::ServeArgs),
+    /// Print the manager's status (embedded redis-server when no URL is given).
+    Status(status::StatusArgs),
+    /// Benchmark the manager against a raw redis-rs connection.
+    Bench(bench::BenchArgs),
+    /// Find and fix code that bypasses the one manager.
+    Garden(gardener::cli::GardenArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Garden(args) = cli.command {
+        return exit(gardener::cli::run(args));
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    raise_fd_limit();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the tokio runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(a) => serve::run(a).await,
+            Command::Status(a) => status::run(a).await,
+            Command::Bench(a) => bench::run(a).await,
+            Command::Garden(_) => Ok(2),
+        }
+    });
+    match result {
+        Ok(code) => exit(code),
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
+}
+
+/// Raises the open-file limit to its hard maximum: a gateway with a thousand sockets (and the
+/// load generator that opens them) needs more than the usual soft limit of 1024.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}

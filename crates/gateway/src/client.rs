@@ -249,7 +249,7 @@ impl GatewayClient {
             url.push_str(&format!("&{k}={v}"));
         }
         let req = url.into_client_request()?;
-        let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
         Ok(ws)
     }
 }

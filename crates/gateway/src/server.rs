@@ -49,6 +49,14 @@ pub async fn serve_on(
     );
     let app =
         crate::routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm and
+    // delayed ACKs add ~40 ms to a reply.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

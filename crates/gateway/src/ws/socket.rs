@@ -82,7 +82,9 @@ async fn run_loop(
                 Some(Ok(Message::Binary(_))) => {
                     conn.send(&error_event(ErrorCode::MalformedFrame, "binary frames are not supported", None)).await?;
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Err(Gone),
+                // Complete the closing handshake, so the client sees a clean 1000, not 1006.
+                Some(Ok(Message::Close(_))) => return conn.close(close_code::NORMAL, "bye").await,
+                None | Some(Err(_)) => return Err(Gone),
                 Some(Ok(_)) => {}
             },
             Some(v) = control_rx.recv() => conn.send(&v).await?,

@@ -1,0 +1,304 @@
+//! `redis-ssot bench`: the manager against a plain redis-rs connection, in the same run.
+//!
+//! Both modes send the same SET/GET mix of 16-byte values from N concurrent tasks over
+//! connections with the same socket options (redis-rs defaults: TCP_NODELAY off), and rounds
+//! alternate the mode order so drift (thermal, other load) hits both alike. The figure that
+//! matters is the ratio manager/raw: what the choke point costs.
+//!
+//! This module is the one place outside the manager crate allowed to open a raw redis-rs
+//! connection (see `ssot.toml`): it is the baseline.
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use redis::aio::MultiplexedConnection;
+use redis_ssot::{Config, RedisManager};
+use serde::Serialize;
+
+use crate::embedded::Listen;
+use crate::target::RedisTarget;
+
+const VALUE: &[u8; 16] = b"0123456789abcdef";
+const KEYS_PER_TASK: usize = 100;
+
+/// Arguments of `redis-ssot bench`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BenchArgs {
+    /// Load a chat gateway instead (`redis-ssot bench gateway --help`).
+    #[command(subcommand)]
+    pub target: Option<BenchTarget>,
+    /// What to run: kv (manager against raw redis-rs) or a store workload.
+    #[arg(long, value_enum, default_value = "kv")]
+    pub workload: crate::bench_workloads::Workload,
+    /// Redis URL (default: $REDIS_URL, else an embedded redis-server on loopback TCP).
+    #[arg(long)]
+    pub redis_url: Option<String>,
+    /// Concurrent tasks.
+    #[arg(long, default_value_t = 50)]
+    pub clients: usize,
+    /// Operations per mode per round.
+    #[arg(long, default_value_t = 200_000)]
+    pub ops: usize,
+    /// Measured rounds per mode (the median round is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Run only one mode (for profilers: instruction counts of one mode alone).
+    #[arg(long, hide = true)]
+    pub only: Option<String>,
+}
+
+/// Subcommands of `bench`.
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchTarget {
+    /// Open many WebSockets against a gateway and measure message → reply latency.
+    Gateway(crate::bench_gateway::GatewayBenchArgs),
+}
+
+/// One mode's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeReport {
+    /// Throughput of the median round.
+    pub ops_per_sec: f64,
+    /// Latency percentiles over all measured rounds, in microseconds.
+    pub p50_us: u64,
+    /// 99th percentile.
+    pub p99_us: u64,
+    /// 99.9th percentile.
+    pub p999_us: u64,
+}
+
+/// The whole report (`--json`).
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    /// Concurrent tasks.
+    pub clients: usize,
+    /// Operations per mode per round.
+    pub ops: usize,
+    /// Measured rounds per mode.
+    pub rounds: usize,
+    /// Through the manager's choke point.
+    pub manager: ModeReport,
+    /// A plain redis-rs multiplexed connection.
+    pub raw: ModeReport,
+    /// manager ops/s ÷ raw ops/s.
+    pub ratio: f64,
+    /// Socket options used by both modes.
+    pub socket: String,
+    /// Where Redis was (credentials redacted).
+    pub target: String,
+}
+
+#[derive(Clone)]
+enum Mode {
+    Manager(RedisManager),
+    Raw(MultiplexedConnection),
+}
+
+/// Runs the benchmark and prints the report.
+pub async fn run(args: BenchArgs) -> Result<i32, String> {
+    if let Some(BenchTarget::Gateway(g)) = args.target {
+        return crate::bench_gateway::run(g).await;
+    }
+    if args.clients == 0 || args.ops == 0 || args.rounds == 0 {
+        return Err("--clients, --ops and --rounds must be at least 1".into());
+    }
+    let target = RedisTarget::resolve(args.redis_url.clone(), Listen::Tcp, None)?;
+    let config = Config::from_url(target.url()).map_err(|e| e.to_string())?;
+    let redacted = config.redacted_url();
+    let manager = RedisManager::connect(config).map_err(|e| e.to_string())?;
+    manager
+        .wait_ready(Duration::from_secs(10))
+        .await
+        .map_err(|e| e.to_string())?;
+    if args.workload != crate::bench_workloads::Workload::Kv {
+        let report =
+            crate::bench_workloads::run(manager.clone(), args.workload, args.clients, args.ops)
+                .await?;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string(&report).map_err(|e| e.to_string())?
+            );
+        } else {
+            println!(
+                "{:?}: {:.0} ops/s  p50 {} µs  p99 {} µs  (manager SET/GET in the same run: {:.0} ops/s; {} clients, {} ops)",
+                report.workload,
+                report.ops_per_sec,
+                report.p50_us,
+                report.p99_us,
+                report.baseline_kv_ops_per_sec,
+                report.clients,
+                report.ops
+            );
+        }
+        manager.shutdown(Duration::from_secs(1)).await;
+        return Ok(0);
+    }
+    // The baseline: redis-rs defaults, as a user of the plain library would have them.
+    let raw = redis::Client::open(target.url())
+        .map_err(|e| e.to_string())?
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| e.to_string())?;
+    let modes = [Mode::Raw(raw), Mode::Manager(manager.clone())];
+    if let Some(only) = &args.only {
+        let mode = match only.as_str() {
+            "raw" => &modes[0],
+            "manager" => &modes[1],
+            other => return Err(format!("--only takes raw or manager, not {other:?}")),
+        };
+        let (rate, hist) = run_round(mode, args.clients, args.ops).await?;
+        println!(
+            "{only}: {rate:.0} ops/s p50 {} µs",
+            hist.value_at_quantile(0.5)
+        );
+        return Ok(0);
+    }
+
+    // Warm-up: connections, allocator, script caches.
+    for m in &modes {
+        run_round(m, args.clients, (args.ops / 10).max(args.clients)).await?;
+    }
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut hists = [new_hist()?, new_hist()?];
+    for round in 0..args.rounds {
+        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let (rate, hist) = run_round(&modes[i], args.clients, args.ops).await?;
+            rates[i].push(rate);
+            hists[i].add(&hist).map_err(|e| e.to_string())?;
+        }
+    }
+    let report_of = |i: usize| ModeReport {
+        ops_per_sec: median(&rates[i]),
+        p50_us: hists[i].value_at_quantile(0.50),
+        p99_us: hists[i].value_at_quantile(0.99),
+        p999_us: hists[i].value_at_quantile(0.999),
+    };
+    let (raw_r, mgr_r) = (report_of(0), report_of(1));
+    let report = BenchReport {
+        clients: args.clients,
+        ops: args.ops,
+        rounds: args.rounds,
+        ratio: mgr_r.ops_per_sec / raw_r.ops_per_sec,
+        manager: mgr_r,
+        raw: raw_r,
+        socket: "TCP_NODELAY off, keepalive off (redis-rs defaults), one multiplexed connection, both modes".into(),
+        target: redacted,
+    };
+    print_report(&report, args.json)?;
+    manager.shutdown(Duration::from_secs(1)).await;
+    Ok(0)
+}
+
+fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
+    if json {
+        println!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    println!(
+        "target: {}  clients: {}  ops/round: {}  rounds: {}",
+        r.target, r.clients, r.ops, r.rounds
+    );
+    println!("socket: {}", r.socket);
+    println!(
+        "{:<8} {:>12} {:>8} {:>8} {:>8}",
+        "mode", "ops/s", "p50 µs", "p99 µs", "p999 µs"
+    );
+    for (name, m) in [("raw", &r.raw), ("manager", &r.manager)] {
+        println!(
+            "{:<8} {:>12.0} {:>8} {:>8} {:>8}",
+            name, m.ops_per_sec, m.p50_us, m.p99_us, m.p999_us
+        );
+    }
+    println!("ratio manager/raw: {:.3}", r.ratio);
+    Ok(())
+}
+
+fn new_hist() -> Result<Histogram<u64>, String> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    s.get(s.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// One round of one mode: `ops` operations spread over `clients` tasks.
+async fn run_round(
+    mode: &Mode,
+    clients: usize,
+    ops: usize,
+) -> Result<(f64, Histogram<u64>), String> {
+    let per_task = ops.div_ceil(clients);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(clients);
+    for t in 0..clients {
+        let mode = mode.clone();
+        tasks.push(tokio::spawn(async move { task(mode, t, per_task).await }));
+    }
+    let mut hist = new_hist()?;
+    let mut done = 0usize;
+    for t in tasks {
+        let (h, n) = t.await.map_err(|e| e.to_string())??;
+        hist.add(&h).map_err(|e| e.to_string())?;
+        done += n;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok((done as f64 / secs, hist))
+}
+
+async fn task(mode: Mode, t: usize, n: usize) -> Result<(Histogram<u64>, usize), String> {
+    let keys: Vec<String> = (0..KEYS_PER_TASK)
+        .map(|i| format!("bench:{t}:{i}"))
+        .collect();
+    let mut hist = new_hist()?;
+    match mode {
+        Mode::Manager(m) => {
+            for i in 0..n {
+                let key = &keys[i % KEYS_PER_TASK];
+                let start = Instant::now();
+                if i % 2 == 0 {
+                    m.set(key, VALUE.as_slice())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                } else {
+                    let _: Option<Vec<u8>> = m.get(key).await.map_err(|e| e.to_string())?;
+                }
+                record(&mut hist, start);
+            }
+        }
+        Mode::Raw(mut c) => {
+            for i in 0..n {
+                let key = &keys[i % KEYS_PER_TASK];
+                let start = Instant::now();
+                if i % 2 == 0 {
+                    let () = redis::cmd("SET")
+                        .arg(key)
+                        .arg(VALUE.as_slice())
+                        .query_async(&mut c)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                } else {
+                    let _: Option<Vec<u8>> = redis::cmd("GET")
+                        .arg(key)
+                        .query_async(&mut c)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                record(&mut hist, start);
+            }
+        }
+    }
+    Ok((hist, n))
+}
+
+fn record(hist: &mut Histogram<u64>, start: Instant) {
+    let us = start.elapsed().as_micros().max(1) as u64;
+    hist.saturating_record(us);
+}

@@ -1,0 +1,119 @@
+//! `redis-ssot serve`: the chat gateway on the process's one manager.
+//!
+//! With no `--redis-url` and no `REDIS_URL`, it starts its own `redis-server` on a unix
+//! socket in a private directory, and the page gets a "simulate outage" control that pauses
+//! that child for a few seconds (SIGSTOP/SIGCONT). Ctrl-C or SIGTERM stops the gateway, drains
+//! the manager and stops the child; the child also dies with this process (PDEATHSIG).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gateway::{AuthMode, GatewayConfig};
+use redis_ssot::Config;
+
+use crate::embedded::Listen;
+use crate::target::RedisTarget;
+
+/// Arguments of `redis-ssot serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Redis URL (default: $REDIS_URL, else an embedded redis-server).
+    #[arg(long)]
+    pub redis_url: Option<String>,
+    /// Data directory of the embedded redis-server (persisted with AOF). Default: a private
+    /// temp dir, nothing persisted.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Logins allowed per client IP per minute (the load benchmark raises it: all its users
+    /// come from one address).
+    #[arg(long, default_value_t = 60)]
+    pub login_limit_per_ip: u32,
+    /// Verify HS256 JWTs with this secret instead of the demo username login.
+    #[arg(long, env = "REDIS_SSOT_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+/// Runs the gateway until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> Result<i32, String> {
+    let target = RedisTarget::resolve(args.redis_url, Listen::Unix, args.data_dir.as_deref())?;
+    let url = target.url().to_string();
+    // REDIS_SSOT_* tunables come from the environment; the URL from the flag or the child.
+    let config = Config::from_lookup(|name| {
+        if name == "REDIS_URL" {
+            Some(url.clone())
+        } else {
+            std::env::var(name).ok()
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    eprintln!(
+        "redis: {} ({})",
+        config.redacted_url(),
+        if target.is_embedded() {
+            "embedded"
+        } else {
+            "external"
+        }
+    );
+    let manager = redis_ssot::init(config).map_err(|e| e.to_string())?;
+
+    let mut gw = GatewayConfig::new(args.listen);
+    gw.login_limit.per_ip = args.login_limit_per_ip;
+    if let Some(secret) = args.jwt_secret.filter(|s| !s.is_empty()) {
+        gw.auth = AuthMode::Jwt {
+            secret: secret.into_bytes(),
+            issuer: None,
+            audience: None,
+        };
+    }
+    if let RedisTarget::Embedded(child) = &target {
+        let pid = child.pid();
+        gw.outage = Some(Arc::new(move |pause: Duration| simulate_outage(pid, pause)));
+    }
+    println!(
+        "redis-ssot gateway: open http://{}/ in a browser (Ctrl-C stops it)",
+        args.listen
+    );
+    let served = gateway::serve(gw, manager.clone(), shutdown_signal()).await;
+    manager.shutdown(Duration::from_secs(2)).await;
+    drop(target);
+    served.map_err(|e| e.to_string())?;
+    Ok(0)
+}
+
+/// Pauses the embedded server (SIGSTOP) and resumes it after `pause` (SIGCONT).
+fn simulate_outage(pid: u32, pause: Duration) {
+    let pid = pid as libc::pid_t;
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(pid, libc::SIGSTOP);
+    }
+    std::thread::spawn(move || {
+        std::thread::sleep(pause);
+        // SAFETY: as above.
+        unsafe {
+            libc::kill(pid, libc::SIGCONT);
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+    eprintln!("shutting down");
+}

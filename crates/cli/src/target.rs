@@ -1,0 +1,43 @@
+//! Where the binary's Redis comes from: a URL (flag or `REDIS_URL`) or an embedded child.
+
+use std::path::Path;
+
+use crate::embedded::{EmbeddedRedis, Listen};
+
+/// The Redis a command talks to; owns the embedded child when there is one.
+pub enum RedisTarget {
+    /// An external server.
+    External(String),
+    /// Our own child, stopped when this value is dropped.
+    Embedded(EmbeddedRedis),
+}
+
+impl RedisTarget {
+    /// `--redis-url`, else `REDIS_URL`, else a new embedded server.
+    pub fn resolve(
+        flag: Option<String>,
+        listen: Listen,
+        data_dir: Option<&Path>,
+    ) -> Result<RedisTarget, String> {
+        if let Some(url) = flag
+            .or_else(|| std::env::var("REDIS_URL").ok())
+            .filter(|u| !u.is_empty())
+        {
+            return Ok(RedisTarget::External(url));
+        }
+        EmbeddedRedis::start(listen, data_dir).map(RedisTarget::Embedded)
+    }
+
+    /// The URL to connect to.
+    pub fn url(&self) -> &str {
+        match self {
+            RedisTarget::External(u) => u,
+            RedisTarget::Embedded(e) => e.url(),
+        }
+    }
+
+    /// Whether this is our own child server.
+    pub fn is_embedded(&self) -> bool {
+        matches!(self, RedisTarget::Embedded(_))
+    }
+}
