@@ -1,16 +1,23 @@
-# The two commands: `make run` and `make test`. Both install what they need first.
+# The two commands: `make run` (the chat gateway) and `make test`. Both install what they need.
 CARGO ?= cargo
 BIN := target/release/redis-ssot
 
-.PHONY: deps build run test lint fmt bench garden
+.PHONY: deps deps-browser build run status test lint fmt bench bench-stores bench-gateway garden
 
 deps:
 	@./scripts/install-deps.sh
 
+deps-browser:
+	@WITH_BROWSER=1 ./scripts/install-deps.sh
+
 build:
 	$(CARGO) build --release --bin redis-ssot
 
+## The chat gateway on http://127.0.0.1:8080 with its own embedded redis-server.
 run: deps build
+	$(BIN) serve
+
+status: deps build
 	$(BIN) status
 
 lint:
@@ -20,9 +27,22 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-test: deps lint
+## fmt, clippy, every test (real redis-server, headless Chromium), and the SSOT self-scan.
+test: deps-browser lint
 	$(CARGO) test --workspace
+	$(CARGO) run -q --bin redis-ssot -- garden scan . --no-progress
 
 bench: deps build
 	$(BIN) bench --clients 50
 	$(BIN) bench --clients 256
+
+bench-stores: deps build
+	$(BIN) bench --workload sessions
+	$(BIN) bench --workload cache
+	$(BIN) bench --workload ratelimit
+
+bench-gateway: deps build
+	$(BIN) bench gateway --users 1000 --messages 10
+
+garden: build
+	$(BIN) garden scan .
