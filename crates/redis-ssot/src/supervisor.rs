@@ -9,9 +9,12 @@
 //! step of up to `backoff_cap`. Failures that are not "port closed" (auth errors, a hung
 //! server) get the plain backoff, so a wrong password does not become a hammering loop.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+use futures_util::FutureExt;
 
 use crate::backoff::Backoff;
 use crate::connection::port_accepts;
@@ -27,7 +30,12 @@ pub(crate) async fn run(inner: Arc<Inner>) {
         if inner.is_shutting_down() {
             return;
         }
-        let attempt = tokio::time::timeout(inner.config.connect_timeout, inner.connector.connect());
+        // A panic inside redis-rs while connecting (rustls without a crypto provider is one)
+        // must not kill this task: the manager would stay `Connecting` forever with no error.
+        let connect = AssertUnwindSafe(inner.connector.connect())
+            .catch_unwind()
+            .map(|r| r.unwrap_or_else(|panic| Err(Error::Connection(panic_message(&panic)))));
+        let attempt = tokio::time::timeout(inner.config.connect_timeout, connect);
         let failure = match attempt.await {
             Ok(Ok((conn, addr))) => {
                 generation += 1;
@@ -121,4 +129,14 @@ fn is_refusal(message: &str) -> bool {
         || m.contains("no such file")
         || m.contains("not found")
         || m.contains("reset")
+}
+
+/// The text of a panic payload, for `last_connect_error`.
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    format!("connect panicked: {}", text.trim())
 }
