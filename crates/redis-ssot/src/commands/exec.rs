@@ -1,4 +1,5 @@
-//! Pipelines, Lua scripts, SCAN, the generic `cmd()` escape hatch and dedicated connections.
+//! Pipelines, Lua scripts, SCAN (every master of a cluster), the generic `cmd()` escape hatch
+//! and dedicated connections.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -7,7 +8,10 @@ use std::time::Duration;
 use futures_util::Stream;
 use redis::FromRedisValue;
 
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+
 use crate::chokepoint::Source;
+use crate::config::Topology;
 use crate::connection::Conn;
 use crate::error::Result;
 use crate::manager::RedisManager;
@@ -95,6 +99,12 @@ impl RedisManager {
     }
 
     /// One SCAN step: returns the next cursor and a batch of keys.
+    ///
+    /// On a cluster the cursor walks every master in address order: its top 16 bits are the
+    /// master's position, the low 48 bits that master's own SCAN cursor (a server cursor never
+    /// comes near 2^48). The master list is read afresh each step, so a scan that spans a
+    /// topology change (failover, a new master) may skip or repeat keys; a slot migration
+    /// alone does not lose keys that stay put.
     pub async fn scan_step(
         &self,
         cursor: u64,
@@ -102,13 +112,26 @@ impl RedisManager {
         count: usize,
     ) -> Result<(u64, Vec<String>)> {
         super::check_key(pattern)?;
-        let mut cmd = redis::cmd("SCAN");
-        cmd.arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(count.max(1));
-        self.query(op!("SCAN"), cmd).await
+        let scan = |cursor: u64| {
+            let mut cmd = redis::cmd("SCAN");
+            cmd.arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(count.max(1));
+            cmd
+        };
+        if !matches!(self.inner.config.topology, Topology::Cluster(_)) {
+            return self.query(op!("SCAN"), scan(cursor)).await;
+        }
+        let node = (cursor >> NODE_SHIFT) as usize;
+        let cmd = scan(cursor & NODE_CURSOR_MASK);
+        let timeout = self.inner.config.command_timeout;
+        self.run(op!("SCAN"), timeout, move |mut c| async move {
+            let r = cluster_scan_step(&mut c, node, cmd).await;
+            (c, r)
+        })
+        .await
     }
 
     /// SCAN with MATCH/COUNT as a stream of keys (never KEYS). A key may appear twice if the
@@ -171,4 +194,72 @@ impl RedisManager {
             cursor = next;
         }
     }
+}
+
+/// Cluster SCAN cursors: the master's position lives above this bit.
+const NODE_SHIFT: u32 = 48;
+const NODE_CURSOR_MASK: u64 = (1 << NODE_SHIFT) - 1;
+
+/// SCANs master number `node` (in address order) and builds the next cluster cursor.
+async fn cluster_scan_step(
+    conn: &mut Conn,
+    node: usize,
+    scan: redis::Cmd,
+) -> redis::RedisResult<(u64, Vec<String>)> {
+    let Conn::Cluster(cluster) = conn else {
+        return scan.query_async(conn).await;
+    };
+    let masters = cluster_masters(cluster).await?;
+    let Some((host, port)) = masters.get(node).cloned() else {
+        // The cluster shrank under the scan: nothing left to visit.
+        return Ok((0, Vec::new()));
+    };
+    let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
+    let reply = cluster.route_command(scan, route).await?;
+    let (next, keys): (u64, Vec<String>) = redis::from_redis_value(reply)?;
+    let next = if next > NODE_CURSOR_MASK {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::Parse,
+            "SCAN cursor does not fit the cluster cursor encoding",
+        )));
+    } else if next != 0 {
+        ((node as u64) << NODE_SHIFT) | next
+    } else if node + 1 < masters.len() {
+        ((node + 1) as u64) << NODE_SHIFT
+    } else {
+        0
+    };
+    Ok((next, keys))
+}
+
+/// The masters that serve slots, as `(host, port)`, sorted, from `CLUSTER SLOTS`.
+async fn cluster_masters(
+    cluster: &mut redis::cluster_async::ClusterConnection,
+) -> redis::RedisResult<Vec<(String, u16)>> {
+    let reply = cluster
+        .route_command(
+            redis::cmd("CLUSTER").arg("SLOTS").clone(),
+            RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+        )
+        .await?;
+    let ranges: Vec<Vec<redis::Value>> = redis::from_redis_value(reply)?;
+    let mut masters: Vec<(String, u16)> = Vec::new();
+    for range in ranges {
+        // [start, end, [host, port, id, ...], replicas...]
+        let Some(master) = range.into_iter().nth(2) else {
+            continue;
+        };
+        let fields: Vec<redis::Value> = redis::from_redis_value(master)?;
+        let mut fields = fields.into_iter();
+        let (Some(host), Some(port)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        masters.push((
+            redis::from_redis_value(host)?,
+            redis::from_redis_value(port)?,
+        ));
+    }
+    masters.sort();
+    masters.dedup();
+    Ok(masters)
 }
