@@ -6,7 +6,7 @@
 //! every store works unchanged on a cluster. This is the only module that constructs redis-rs
 //! clients.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
@@ -59,6 +59,9 @@ impl ConnectionLike for Conn {
 pub(crate) struct Connector {
     config: Arc<Config>,
     tls_certs: Option<redis::TlsCertificates>,
+    /// The primary a sentinel just announced (`+switch-master`), tried before asking the
+    /// sentinels again: right after a switch the other sentinels may still name the old one.
+    primary_hint: Mutex<Option<ServerAddr>>,
 }
 
 impl Connector {
@@ -91,7 +94,11 @@ impl Connector {
                 })
             }
         };
-        Ok(Connector { config, tls_certs })
+        Ok(Connector {
+            config,
+            tls_certs,
+            primary_hint: Mutex::new(None),
+        })
     }
 
     fn redis_info(&self) -> RedisConnectionInfo {
@@ -154,17 +161,14 @@ impl Connector {
                 sentinels,
                 master_name,
             } => {
-                let primary = self.discover_primary(sentinels, master_name).await?;
-                let mut conn = self.connect_single(&primary).await?;
-                let role: Vec<Value> = redis::cmd("ROLE").query_async(&mut conn).await?;
-                match role.first() {
-                    Some(Value::BulkString(r)) if r.as_slice() == b"master" => {}
-                    _ => {
-                        return Err(Error::Connection(format!(
-                            "sentinel named {primary} as primary of {master_name}, but it is not a master"
-                        )));
-                    }
+                let hint = self.primary_hint.lock().ok().and_then(|mut h| h.take());
+                if let Some(primary) = hint
+                    && let Ok(conn) = self.connect_primary(&primary, master_name).await
+                {
+                    return Ok((Conn::Single(conn), primary));
                 }
+                let primary = self.discover_primary(sentinels, master_name).await?;
+                let conn = self.connect_primary(&primary, master_name).await?;
                 Ok((Conn::Single(conn), primary))
             }
             Topology::Cluster(nodes) => {
@@ -172,6 +176,9 @@ impl Connector {
                     .iter()
                     .map(|n| self.connection_info(n))
                     .collect::<Result<Vec<_>>>()?;
+                // redis-rs 1.8 has no periodic topology refresh option: it reloads the slot
+                // map when a node answers MOVED or a node connection fails, which covers
+                // migrations and failovers; `retries` absorbs the MOVED/ASK/TRYAGAIN hops.
                 let mut builder = redis::cluster::ClusterClientBuilder::new(infos)
                     .connection_timeout(self.config.connect_timeout)
                     .response_timeout(self.config.command_timeout)
@@ -189,6 +196,44 @@ impl Connector {
                 let conn = client.get_async_connection().await?;
                 Ok((Conn::Cluster(conn), nodes[0].clone()))
             }
+        }
+    }
+
+    /// Connects to `primary` and checks with ROLE that it really is a master.
+    async fn connect_primary(
+        &self,
+        primary: &ServerAddr,
+        master_name: &str,
+    ) -> Result<MultiplexedConnection> {
+        let mut conn = self.connect_single(primary).await?;
+        let role: Vec<Value> = redis::cmd("ROLE").query_async(&mut conn).await?;
+        match role.first() {
+            Some(Value::BulkString(r)) if r.as_slice() == b"master" => Ok(conn),
+            _ => Err(Error::Connection(format!(
+                "sentinel named {primary} as primary of {master_name}, but it is not a master"
+            ))),
+        }
+    }
+
+    /// Remembers the primary a sentinel announced, for the next connect.
+    pub(crate) fn hint_primary(&self, primary: ServerAddr) {
+        if let Ok(mut h) = self.primary_hint.lock() {
+            *h = Some(primary);
+        }
+    }
+
+    /// A pub/sub connection to one sentinel (to hear `+switch-master`).
+    pub(crate) async fn sentinel_pubsub(
+        &self,
+        sentinel: &ServerAddr,
+    ) -> Result<redis::aio::PubSub> {
+        let info = ConnectionAddr::Tcp(sentinel_host(sentinel), sentinel_port(sentinel))
+            .into_connection_info()?;
+        let client = redis::Client::open(info)?;
+        let connect = client.get_async_pubsub();
+        match tokio::time::timeout(self.config.connect_timeout, connect).await {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(Error::Connection(format!("sentinel {sentinel} timed out"))),
         }
     }
 
@@ -244,11 +289,32 @@ impl Connector {
         Err(last_err)
     }
 
-    /// The address a cheap TCP probe can watch while reconnecting, if there is exactly one.
-    pub(crate) fn probe_target(&self) -> Option<ServerAddr> {
+    /// Whether a cheap recovery probe exists for this topology (see [`Connector::probe`]).
+    pub(crate) fn can_probe(&self) -> bool {
+        !matches!(self.config.topology, Topology::Cluster(_))
+    }
+
+    /// A cheap check, without a Redis handshake, that a reconnect would find a server now.
+    ///
+    /// Standalone: the port accepts. Sentinel: the sentinels name a primary and its port
+    /// accepts, so after a failover the supervisor moves as soon as the sentinels switch
+    /// rather than after a backoff step. A cluster connection rediscovers nodes itself.
+    pub(crate) async fn probe(&self, within: Duration) -> bool {
         match &self.config.topology {
-            Topology::Standalone(addr) => Some(addr.clone()),
-            _ => None,
+            Topology::Standalone(addr) => port_accepts(addr, within).await,
+            Topology::Sentinel {
+                sentinels,
+                master_name,
+            } => {
+                let named =
+                    tokio::time::timeout(within, self.discover_primary(sentinels, master_name))
+                        .await;
+                match named {
+                    Ok(Ok(primary)) => port_accepts(&primary, within).await,
+                    _ => false,
+                }
+            }
+            Topology::Cluster(_) => false,
         }
     }
 }

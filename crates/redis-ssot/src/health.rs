@@ -4,12 +4,16 @@
 //! counts toward the breaker and asks the supervisor for a new connection exactly as a failed
 //! user command would; an idle process notices a dead server within one interval. ROLE tells
 //! whether the server is still a primary: for a Sentinel topology, a demoted primary gets the
-//! connection replaced (the supervisor then asks the sentinels again).
+//! connection replaced (the supervisor then asks the sentinels again). For Sentinel, a
+//! `+switch-master` listener moves the connection as soon as the sentinels announce a new
+//! primary.
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::Topology;
+use futures_util::StreamExt;
+
+use crate::config::{ServerAddr, Topology};
 use crate::manager::{Inner, RedisManager};
 use crate::state::ConnState;
 
@@ -44,6 +48,24 @@ impl HealthState {
 }
 
 pub(crate) async fn run(inner: Arc<Inner>) {
+    match &inner.config.topology {
+        Topology::Sentinel {
+            sentinels,
+            master_name,
+        } => {
+            let follow =
+                follow_switch_master(inner.clone(), sentinels.clone(), master_name.clone());
+            // `monitor` returns on shutdown and ends the follower with it.
+            tokio::select! {
+                _ = monitor(inner.clone()) => {}
+                _ = follow => {}
+            }
+        }
+        _ => monitor(inner).await,
+    }
+}
+
+async fn monitor(inner: Arc<Inner>) {
     let mut shutdown = inner.shutdown_tx.subscribe();
     let mut state = inner.state.subscribe();
     // The supervisor may have connected before this task subscribed: treat the current
@@ -112,6 +134,54 @@ async fn check_once(inner: &Arc<Inner>) {
     }
 }
 
+/// Listens for `+switch-master` on one sentinel at a time and, when the sentinels move the
+/// primary elsewhere, replaces the connection at once. Without this, a graceful failover
+/// (`SENTINEL FAILOVER`) would leave writes going to the old primary until the sentinels
+/// demote it, which can take ten seconds; the health check's ROLE only sees the demotion.
+async fn follow_switch_master(inner: Arc<Inner>, sentinels: Vec<ServerAddr>, master_name: String) {
+    for sentinel in sentinels.iter().cycle() {
+        if let Ok(mut pubsub) = inner.connector.sentinel_pubsub(sentinel).await
+            && pubsub.subscribe("+switch-master").await.is_ok()
+        {
+            let mut messages = pubsub.into_on_message();
+            while let Some(msg) = messages.next().await {
+                let payload: String = msg.get_payload().unwrap_or_default();
+                if let Some(primary) = switched_to(&payload, &master_name) {
+                    on_switch(&inner, primary);
+                }
+            }
+        }
+        // The sentinel went away (or never answered): try the next one after a pause.
+        tokio::time::sleep(inner.config.backoff_cap).await;
+    }
+}
+
+/// The new primary in a `+switch-master` payload (`<name> <old ip> <old port> <new ip>
+/// <new port>`) for `master_name`.
+fn switched_to(payload: &str, master_name: &str) -> Option<ServerAddr> {
+    let parts: Vec<&str> = payload.split_whitespace().collect();
+    match parts.as_slice() {
+        [name, _, _, host, port] if *name == master_name => Some(ServerAddr::Tcp {
+            host: (*host).to_string(),
+            port: port.parse().ok()?,
+        }),
+        _ => None,
+    }
+}
+
+fn on_switch(inner: &Inner, primary: ServerAddr) {
+    tracing::info!(%primary, "sentinels switched the primary");
+    let installed = inner.conn.load();
+    if installed.as_ref().is_some_and(|i| i.addr == primary) {
+        return;
+    }
+    inner.connector.hint_primary(primary);
+    // While reconnecting there is nothing to replace: the next attempt uses the hint.
+    if let Some(i) = installed.as_ref() {
+        inner.request_replace(i.generation, "sentinels switched the primary");
+    }
+}
+
 fn now_unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -122,4 +192,22 @@ fn now_unix_ms() -> u64 {
 /// How long ago, in milliseconds, the last successful check was (None if never).
 pub(crate) fn since_ms(unix_ms: Option<u64>) -> Option<u64> {
     unix_ms.map(|t| now_unix_ms().saturating_sub(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switch_master_payload_names_the_new_primary_of_our_master_only() {
+        assert_eq!(
+            switched_to("mymaster 127.0.0.1 7000 127.0.0.1 7001", "mymaster"),
+            Some(ServerAddr::Tcp {
+                host: "127.0.0.1".into(),
+                port: 7001
+            })
+        );
+        assert_eq!(switched_to("other 1.2.3.4 1 5.6.7.8 2", "mymaster"), None);
+        assert_eq!(switched_to("mymaster garbage", "mymaster"), None);
+    }
 }

@@ -4,9 +4,10 @@
 //! connection to be replaced (a connection error, consecutive timeouts, a failed health check,
 //! a demoted primary) or the manager shuts down. Between failed attempts it backs off with
 //! capped exponential backoff and full jitter. While the server refuses connections outright,
-//! a cheap TCP probe runs every `probe_interval` and cuts the backoff short as soon as the port
-//! accepts again: recovery then takes one probe interval plus one handshake, not a backoff
-//! step of up to `backoff_cap`. Failures that are not "port closed" (auth errors, a hung
+//! a cheap probe runs every `probe_interval` and cuts the backoff short as soon as the port
+//! accepts again (for Sentinel: as soon as the sentinels name a primary whose port accepts,
+//! which is how a failover is followed): recovery then takes one probe interval plus one
+//! handshake, not a backoff step of up to `backoff_cap`. Failures that are not "port closed" (auth errors, a hung
 //! server) get the plain backoff, so a wrong password does not become a hammering loop.
 
 use std::panic::AssertUnwindSafe;
@@ -17,7 +18,6 @@ use std::time::Duration;
 use futures_util::FutureExt;
 
 use crate::backoff::Backoff;
-use crate::connection::port_accepts;
 use crate::error::Error;
 use crate::manager::{Inner, Installed};
 use crate::state::ConnState;
@@ -95,20 +95,20 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             inner.state.set(ConnState::Reconnecting);
         }
         let delay = backoff.next_delay();
-        let target = inner.connector.probe_target().filter(|_| port_closed);
+        let probe = port_closed && inner.connector.can_probe();
         tokio::select! {
-            _ = wait_or_probe(&inner, delay, target) => {}
+            _ = wait_or_probe(&inner, delay, probe) => {}
             _ = shutdown.changed() => return,
         }
     }
 }
 
-/// Sleeps `delay`, or less if `target` starts accepting connections.
-async fn wait_or_probe(inner: &Inner, delay: Duration, target: Option<crate::config::ServerAddr>) {
-    let Some(target) = target else {
+/// Sleeps `delay`, or less if the connector's probe says a server is there again.
+async fn wait_or_probe(inner: &Inner, delay: Duration, probe: bool) {
+    if !probe {
         tokio::time::sleep(delay).await;
         return;
-    };
+    }
     let deadline = tokio::time::Instant::now() + delay;
     let step = inner.config.probe_interval;
     loop {
@@ -117,7 +117,7 @@ async fn wait_or_probe(inner: &Inner, delay: Duration, target: Option<crate::con
             return;
         }
         tokio::time::sleep(step.min(deadline - now)).await;
-        if port_accepts(&target, step).await {
+        if inner.connector.probe(step).await {
             return;
         }
     }
