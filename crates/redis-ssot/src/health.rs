@@ -154,6 +154,8 @@ async fn follow_switch_master(inner: Arc<Inner>, sentinels: Vec<ServerAddr>, mas
         // The sentinel went away (or never answered): try the next one after a pause.
         tokio::time::sleep(inner.config.backoff_cap).await;
     }
+    // No sentinels at all (a hand-built config): never end, or the monitor would end too.
+    std::future::pending::<()>().await
 }
 
 /// The new primary in a `+switch-master` payload (`<name> <old ip> <old port> <new ip>

@@ -208,3 +208,46 @@ async fn slot_migration_under_load_is_invisible_to_callers() {
         "every key survived"
     );
 }
+
+/// redis-rs refuses a pipeline whose commands span slots; the manager splits a non-atomic
+/// one by slot and keeps the replies in order, `.ignore()` included.
+#[tokio::test]
+async fn a_pipeline_across_slots_is_split_and_a_transaction_across_slots_is_cross_slot() {
+    let m = manager().await;
+    let keys = key_per_master("c:pipe:");
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut pipe = redis_ssot::redis::pipe();
+    for (i, k) in refs.iter().enumerate() {
+        pipe.set(k, format!("p{i}")).ignore();
+        pipe.incr(format!("{k}:n"), 1);
+    }
+    pipe.get(refs[0]).get(refs[2]).mget(&refs);
+    pipe.set(refs[1], "again").ignore().get(refs[1]);
+    type Replies = (i64, i64, i64, String, String, Vec<String>, String);
+    let got: Replies = m.pipeline(&pipe).await.unwrap();
+    assert_eq!(
+        got,
+        (
+            1,
+            1,
+            1,
+            "p0".to_string(),
+            "p2".to_string(),
+            vec!["p0".to_string(), "p1".to_string(), "p2".to_string()],
+            "again".to_string()
+        )
+    );
+
+    let mut tx = redis_ssot::redis::pipe();
+    tx.atomic().set(refs[0], "t").set(refs[1], "t");
+    let result = m.pipeline::<()>(&tx).await;
+    assert!(
+        matches!(&result, Err(Error::CrossSlot(_))),
+        "expected CrossSlot, got {result:?}"
+    );
+    assert_eq!(
+        m.get::<String>(refs[0]).await.unwrap().as_deref(),
+        Some("p0")
+    );
+    assert_eq!(m.status().reconnects, 0);
+}

@@ -1,14 +1,16 @@
 //! Pipelines, Lua scripts, SCAN (every master of a cluster), the generic `cmd()` escape hatch
 //! and dedicated connections.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::time::Duration;
 
 use futures_util::Stream;
 use redis::FromRedisValue;
 
-use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::aio::ConnectionLike;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo, Slot};
+use redis::{RedisFuture, Value};
 
 use crate::chokepoint::Source;
 use crate::config::Topology;
@@ -25,10 +27,22 @@ impl RedisManager {
     /// failure is an `Err`. For a non-atomic pipeline cut off mid-way by a connection failure
     /// the server may have applied a prefix of it: use an atomic pipeline (or a script) when
     /// that matters.
+    ///
+    /// On a cluster, a non-atomic pipeline whose commands live on several slots is split by
+    /// slot (redis-rs refuses it whole): each slot's commands run in order as one
+    /// sub-pipeline, different slots concurrently, keyless and multi-slot commands in order
+    /// with the rest, and the replies come back in the original order. A failure may leave a
+    /// part applied, as for any non-atomic pipeline.
+    /// An atomic pipeline across slots is `Error::CrossSlot`: a transaction cannot span nodes.
     pub async fn pipeline<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T> {
         let timeout = self.inner.config.command_timeout;
         self.run(op!("PIPELINE"), timeout, move |mut c| async move {
-            let r = pipe.query_async(&mut c).await;
+            let r = match &c {
+                Conn::Cluster(cluster) if !pipe.is_transaction() => {
+                    split_by_slot(cluster.clone(), pipe).await
+                }
+                _ => pipe.query_async(&mut c).await,
+            };
             (c, r)
         })
         .await
@@ -262,4 +276,115 @@ async fn cluster_masters(
     masters.sort();
     masters.dedup();
     Ok(masters)
+}
+
+/// Runs a non-atomic pipeline on a cluster: as is when it stays on one slot, otherwise one
+/// sub-pipeline per slot, concurrently, with the replies put back in order.
+async fn split_by_slot<T: FromRedisValue>(
+    cluster: redis::cluster_async::ClusterConnection,
+    pipe: &redis::Pipeline,
+) -> redis::RedisResult<T> {
+    let cmds: Vec<&redis::Cmd> = pipe.cmd_iter().collect();
+    // Commands on the same slot share a group, in pipeline order; groups of one phase touch
+    // different slots, so they commute and run concurrently. A command whose slot is unknown
+    // here (no key, or keys on several slots, which redis-rs splits itself) is a phase of its
+    // own, so it stays in order with everything before and after it.
+    let mut phases: Vec<Vec<Vec<usize>>> = vec![Vec::new()];
+    let mut by_slot: HashMap<Slot, usize> = HashMap::new();
+    for (i, cmd) in cmds.iter().enumerate() {
+        let Some(slot) = slot_of(cmd) else {
+            phases.push(vec![vec![i]]);
+            phases.push(Vec::new());
+            by_slot.clear();
+            continue;
+        };
+        let groups = phases.last_mut().expect("there is always a phase");
+        let g = *by_slot.entry(slot).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
+    }
+    phases.retain(|p| !p.is_empty());
+    let mut conn = cluster.clone();
+    if phases.len() == 1 && phases[0].len() == 1 {
+        return pipe.query_async(&mut conn).await;
+    }
+    let mut values = vec![Value::Nil; cmds.len()];
+    for groups in &phases {
+        let replies = futures_util::future::try_join_all(groups.iter().map(|group| {
+            let mut conn = cluster.clone();
+            let cmds = &cmds;
+            async move {
+                if let [only] = group.as_slice() {
+                    let v: Value = cmds[*only].query_async(&mut conn).await?;
+                    return Ok(vec![v]);
+                }
+                let mut sub = redis::pipe();
+                for &i in group {
+                    sub.add_command(cmds[i].clone());
+                }
+                sub.query_async::<Vec<Value>>(&mut conn).await
+            }
+        }))
+        .await?;
+        for (group, replies) in groups.iter().zip(replies) {
+            for (&i, v) in group.iter().zip(replies) {
+                values[i] = v;
+            }
+        }
+    }
+    // Let the pipeline itself drop `.ignore()`d replies and convert, as if it had run whole.
+    pipe.query_async(&mut Replay(Some(values))).await
+}
+
+/// The one slot a command's keys live on, or `None` when it has no key, its keys span slots
+/// (redis-rs then splits it itself), or this function does not know where its keys are.
+fn slot_of(cmd: &redis::Cmd) -> Option<Slot> {
+    let args: Vec<&[u8]> = cmd
+        .args_iter()
+        .filter_map(|a| match a {
+            redis::Arg::Simple(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    let (name, rest) = args.split_first()?;
+    let keys: Vec<&[u8]> = match name.to_ascii_uppercase().as_slice() {
+        b"MGET" | b"DEL" | b"UNLINK" | b"EXISTS" | b"TOUCH" => rest.to_vec(),
+        b"MSET" | b"MSETNX" => rest.iter().step_by(2).copied().collect(),
+        b"EVAL" | b"EVALSHA" | b"EVAL_RO" | b"EVALSHA_RO" | b"FCALL" | b"FCALL_RO" => {
+            let n: usize = std::str::from_utf8(rest.get(1)?).ok()?.parse().ok()?;
+            rest.get(2..2 + n)?.to_vec()
+        }
+        b"PING" | b"ECHO" | b"PUBLISH" | b"SCAN" | b"INFO" | b"CLUSTER" | b"CONFIG" | b"XREAD"
+        | b"XREADGROUP" | b"WATCH" | b"SCRIPT" | b"FUNCTION" | b"TIME" => return None,
+        _ => vec![*rest.first()?],
+    };
+    let first = Slot::for_key(keys.first()?);
+    keys.iter()
+        .all(|k| Slot::for_key(k) == first)
+        .then_some(first)
+}
+
+/// A connection that answers a pipeline with replies gathered elsewhere.
+struct Replay(Option<Vec<Value>>);
+
+impl ConnectionLike for Replay {
+    fn req_packed_command<'a>(&'a mut self, _cmd: &'a redis::Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async { Ok(Value::Nil) })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        _pipeline: &'a redis::Pipeline,
+        _offset: usize,
+        _count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        let values = self.0.take().unwrap_or_default();
+        Box::pin(async move { Ok(values) })
+    }
+
+    fn get_db(&self) -> i64 {
+        0
+    }
 }
