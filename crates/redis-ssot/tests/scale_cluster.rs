@@ -251,3 +251,40 @@ async fn a_pipeline_across_slots_is_split_and_a_transaction_across_slots_is_cros
     );
     assert_eq!(m.status().reconnects, 0);
 }
+
+/// The stores run unchanged on a cluster: the cache's pipelines span slots, its namespace
+/// sweep SCANs every master, and a user's session index shares the user's hash tag.
+#[tokio::test]
+async fn stores_work_unchanged_on_a_cluster() {
+    let m = manager().await;
+    let cache = redis_ssot::Cache::new(m.clone(), "c-cache").unwrap();
+    let names: Vec<String> = (0..30).map(|i| format!("item{i}")).collect();
+    let entries: Vec<(&str, i64)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i as i64))
+        .collect();
+    cache.mset(&entries, Duration::from_secs(60)).await.unwrap();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let got: Vec<Option<i64>> = cache.mget(&refs).await.unwrap();
+    assert_eq!(got, (0..30).map(Some).collect::<Vec<_>>());
+    assert_eq!(cache.invalidate_namespace().await.unwrap(), 30);
+    assert_eq!(cache.get::<i64>("item0").await.unwrap(), None);
+
+    let sessions = redis_ssot::SessionStore::new(m.clone());
+    let alice = redis_ssot::UserId::new("alice-cluster").unwrap();
+    let mut tokens = Vec::new();
+    for i in 0..3 {
+        let (token, _) = sessions
+            .create(&alice, serde_json::json!({ "n": i }))
+            .await
+            .unwrap();
+        tokens.push(token);
+    }
+    assert_eq!(sessions.get(&tokens[1]).await.unwrap().unwrap().user, alice);
+    assert_eq!(sessions.list_sessions(&alice).await.unwrap().len(), 3);
+    assert_eq!(sessions.revoke_all(&alice).await.unwrap(), 3);
+    for t in &tokens {
+        assert_eq!(sessions.get(t).await.unwrap(), None);
+    }
+}
