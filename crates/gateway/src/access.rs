@@ -39,6 +39,7 @@ pub struct Session {
 /// Sessions, blacklist and login limits.
 #[derive(Clone)]
 pub struct Access {
+    manager: RedisManager,
     sessions: SessionStore,
     blacklist: TokenBlacklist,
     limiter: RateLimiter,
@@ -49,6 +50,7 @@ impl Access {
     /// Builds the stores on `manager`.
     pub fn new(manager: &RedisManager, config: &GatewayConfig) -> Access {
         Access {
+            manager: manager.clone(),
             sessions: SessionStore::new(manager.clone()).with_ttl(config.session_ttl),
             blacklist: TokenBlacklist::new(manager.clone()),
             limiter: RateLimiter::new(manager.clone()),
@@ -110,6 +112,28 @@ impl Access {
         Ok(Some(session))
     }
 
+    /// Whether the session an open socket authenticated with is still live: not revoked
+    /// (the token or its credential) and not deleted or expired. The same checks as
+    /// [`Access::authenticate`], but issued together (one round trip of latency instead of
+    /// two or three in a row) and as `EXISTS` rather than reading the session back: a socket
+    /// already holds it. Fails closed.
+    pub async fn still_valid(&self, token: &str, session: &Session) -> Result<bool, Error> {
+        let session_key = redis_ssot::keys::session(&session.fingerprint);
+        let session_keys = [session_key.as_str()];
+        let credential = async {
+            match &session.credential_id {
+                Some(cred) => self.blacklist.is_revoked(cred).await,
+                None => Ok(false),
+            }
+        };
+        let (revoked, live, cred_revoked) = tokio::join!(
+            self.blacklist.is_revoked(token),
+            self.manager.exists(&session_keys),
+            credential
+        );
+        Ok(!revoked? && live? == 1 && !cred_revoked?)
+    }
+
     /// Whether a credential (a raw JWT or its `jti`) is blacklisted.
     pub async fn is_revoked(&self, credential: &str) -> Result<bool, Error> {
         self.blacklist.is_revoked(credential).await
@@ -162,9 +186,9 @@ impl RunStates {
         }
     }
 
-    /// Records that `run` is running; returns the stored version for [`RunStates::finish`].
+    /// Records that `run` is running; returns the saved state for [`RunStates::finish`].
     /// Best effort: run state is for observers, delivery does not depend on it.
-    pub async fn start(&self, uid: &UserId, run: &RunRef) -> Option<u64> {
+    pub async fn start(&self, uid: &UserId, run: &RunRef) -> Option<AgentState> {
         let mut state = AgentState::new(
             run.run_id.clone(),
             uid.clone(),
@@ -173,7 +197,7 @@ impl RunStates {
         );
         state.status = RunStatus::Running;
         match self.store.save(uid, &state).await {
-            Ok(saved) => Some(saved.version),
+            Ok(saved) => Some(saved),
             Err(e) => {
                 tracing::warn!(run_id = %run.run_id, error = %e, "run state not saved");
                 None
@@ -181,19 +205,17 @@ impl RunStates {
         }
     }
 
-    /// Records how `run` ended.
-    pub async fn finish(&self, uid: &UserId, run: &RunRef, version: Option<u64>, ok: bool) {
-        let Some(version) = version else { return };
-        let status = if ok {
+    /// Records how `run` ended: saves `saved` (what [`RunStates::start`] returned) with the
+    /// new status, compare-and-set on its version, so it is one script call rather than a
+    /// load and a save, with the same conflict check.
+    pub async fn finish(&self, uid: &UserId, run: &RunRef, saved: Option<AgentState>, ok: bool) {
+        let Some(mut state) = saved else { return };
+        state.status = if ok {
             RunStatus::Completed
         } else {
             RunStatus::Failed
         };
-        if let Err(e) = self
-            .store
-            .update_status(uid, &run.run_id, version, status)
-            .await
-        {
+        if let Err(e) = self.store.save(uid, &state).await {
             tracing::warn!(run_id = %run.run_id, error = %e, "run state not updated");
         }
     }

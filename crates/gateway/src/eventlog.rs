@@ -1,13 +1,16 @@
 //! The durable, capped event log: one Redis stream per user (what sockets deliver from) and
 //! one per thread (history), written together by one Lua script.
 //!
-//! Why a per-user stream: a socket serves one user, so it needs exactly one cursor. It reads
-//! `XRANGE (cursor +`, and a notification only says "look again", so a lost or repeated
-//! notification can cause neither a gap nor a duplicate. The thread stream receives the same
-//! id (XADD with an explicit id), so an `event_id` means the same thing in both.
+//! Why a per-user stream: a socket serves one user, so it needs exactly one cursor. The
+//! notification carries the appended events and the id they follow ([`crate::notice`]); a
+//! socket sends them only when that id is its cursor and otherwise reads `XRANGE (cursor +`,
+//! so a lost or repeated notification can cause neither a gap nor a duplicate. The thread
+//! stream receives the same id (XADD with an explicit id), so an `event_id` means the same
+//! thing in both.
 //!
 //! Why a script: the epoch, both XADDs, the thread index, the dedupe record and the
-//! notification must happen together. The dedupe record (`run:<id>` → seq → stream id) makes a
+//! notification must happen together, and the events a run has ready are written by one call
+//! (one round trip, one notification) rather than one call each. The dedupe record (`run:<id>` → seq → stream id) makes a
 //! retried append idempotent: during an outage a write can time out on our side and still be
 //! executed later by the server (a paused server reads its socket when it resumes).
 //!
@@ -20,30 +23,60 @@ use std::sync::LazyLock;
 use redis_ssot::redis::{Script, Value};
 use redis_ssot::{Error, RedisManager, StreamEntry, UserId};
 
+use axum::extract::ws::Utf8Bytes;
+
 use crate::events::Event;
 use crate::ids::EventId;
 use crate::keys;
+use crate::notice;
 
+// KEYS: user log, thread log, epoch, threads, titles, run dedupe.
+// ARGV: user cap, thread cap, fresh epoch, thread id, title, first seq, channel, events...
 const APPEND: &str = r#"
-local done = redis.call('HGET', KEYS[6], ARGV[7])
-if done then
-  return {done, redis.call('GET', KEYS[3]) or ''}
+local n = #ARGV - 7
+local first = tonumber(ARGV[6])
+local ids = {}
+local missing = 0
+for i = 1, n do
+  ids[i] = redis.call('HGET', KEYS[6], tostring(first + i - 1))
+  if not ids[i] then missing = missing + 1 end
+end
+if missing == 0 then
+  return {redis.call('GET', KEYS[3]) or '', unpack(ids)}
 end
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[3]) == 0 then
   redis.call('SET', KEYS[3], ARGV[3])
 end
 local epoch = redis.call('GET', KEYS[3])
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[4])
-local same = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id, 'e', ARGV[4])
-if type(same) == 'table' and same.err then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[4])
+local prev = ''
+local tail = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if tail[1] then prev = tail[1][1] end
+local note = {'b:', epoch, '\n', prev}
+local newest
+for i = 1, n do
+  if not ids[i] then
+    local e = ARGV[7 + i]
+    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', e)
+    local same = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id, 'e', e)
+    if type(same) == 'table' and same.err then
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', e)
+    end
+    redis.call('HSET', KEYS[6], tostring(first + i - 1), id)
+    ids[i] = id
+    newest = id
+    note[#note + 1] = '\n' .. id .. '\n'
+    note[#note + 1] = e
+  end
 end
-redis.call('ZADD', KEYS[4], tonumber(string.match(id, '^(%d+)')), ARGV[5])
-redis.call('HSETNX', KEYS[5], ARGV[5], ARGV[6])
-redis.call('HSET', KEYS[6], ARGV[7], id)
+redis.call('ZADD', KEYS[4], tonumber(string.match(newest, '^(%d+)')), ARGV[4])
+redis.call('HSETNX', KEYS[5], ARGV[4], ARGV[5])
 redis.call('PEXPIRE', KEYS[6], 86400000)
-redis.call('PUBLISH', ARGV[8], 'e:' .. id)
-return {id, epoch}
+if missing == n then
+  redis.call('PUBLISH', ARGV[7], table.concat(note))
+else
+  redis.call('PUBLISH', ARGV[7], 'e:' .. newest)
+end
+return {epoch, unpack(ids)}
 "#;
 
 static APPEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(APPEND));
@@ -95,12 +128,27 @@ impl EventLog {
         }
     }
 
-    /// Appends `event` (the `seq`-th event of its run) to the user's and the thread's streams
-    /// and notifies every gateway. Appending the same `(run_id, seq)` again returns the first
-    /// id and writes nothing.
+    /// Appends `event` (the `seq`-th event of its run); see [`EventLog::append_all`].
     pub async fn append(&self, event: &Event, seq: u32) -> Result<Appended, Error> {
+        let mut all = self.append_all(std::slice::from_ref(event), seq).await?;
+        all.pop()
+            .ok_or_else(|| Error::Decode("the append script returned no id".into()))
+    }
+
+    /// Appends `events` (the `first_seq`-th and following events of one run, all of one user
+    /// and thread) to the user's and the thread's streams with one script call, and notifies
+    /// every gateway with the events themselves ([`crate::notice`]). Appending the same
+    /// `(run_id, seq)` again returns the first id and writes nothing, so a retried call is
+    /// safe.
+    pub async fn append_all(
+        &self,
+        events: &[Event],
+        first_seq: u32,
+    ) -> Result<Vec<Appended>, Error> {
+        let Some(event) = events.first() else {
+            return Ok(Vec::new());
+        };
         let user = &UserId::new(&event.user_id)?;
-        let json = serde_json::to_string(event)?;
         let title: String = event
             .text
             .as_deref()
@@ -118,13 +166,29 @@ impl EventLog {
             .arg(self.user_max_len)
             .arg(self.thread_max_len)
             .arg(crate::token::random_hex(8))
-            .arg(json)
             .arg(&event.thread_id)
             .arg(title)
-            .arg(seq)
+            .arg(first_seq)
             .arg(keys::notify_channel(user));
-        let (id, epoch): (String, String) = self.manager.invoke(&inv).await?;
-        Ok(Appended { id, epoch })
+        for e in events {
+            inv.arg(serde_json::to_string(e)?);
+        }
+        let mut reply: Vec<String> = self.manager.invoke(&inv).await?;
+        if reply.len() != events.len() + 1 {
+            return Err(Error::Decode(format!(
+                "the append script returned {} values for {} events",
+                reply.len(),
+                events.len()
+            )));
+        }
+        let epoch = reply.remove(0);
+        Ok(reply
+            .into_iter()
+            .map(|id| Appended {
+                id,
+                epoch: epoch.clone(),
+            })
+            .collect())
     }
 
     /// Up to `count` events of the user's log after `after` (from the start when `None`).
@@ -140,6 +204,32 @@ impl EventLog {
             .xrange(&keys::user_log(user), &start, "+", count)
             .await?;
         decode_all(entries)
+    }
+
+    /// Like [`EventLog::read_after`], but each event as its id and wire text, without
+    /// decoding it (what a socket sends).
+    pub async fn read_wire_after(
+        &self,
+        user: &UserId,
+        after: Option<EventId>,
+        count: usize,
+    ) -> Result<Vec<(EventId, Utf8Bytes)>, Error> {
+        let start = after.map_or_else(|| "-".to_string(), |id| format!("({id}"));
+        let entries = self
+            .manager
+            .xrange(&keys::user_log(user), &start, "+", count)
+            .await?;
+        entries
+            .into_iter()
+            .map(|(id, fields)| {
+                let bad = || Error::Decode(format!("stream entry {id} is not an event"));
+                let json = fields.iter().find(|(f, _)| f == "e").map(|(_, v)| v);
+                let text = json
+                    .and_then(|j| notice::wire_text(j, &id))
+                    .ok_or_else(bad)?;
+                Ok((EventId::parse(&id).ok_or_else(bad)?, text))
+            })
+            .collect()
     }
 
     /// Up to `count` events of one thread after `after`.

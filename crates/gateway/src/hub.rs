@@ -1,11 +1,14 @@
-//! The hub: this instance's open sockets, woken by one pub/sub subscription.
+//! The hub: this instance's open sockets, fed by one pub/sub subscription.
 //!
 //! Every gateway instance subscribes once to `chat:notify:*`. A notification names a user
-//! and says either "new events" (`e:<id>`) or "close this session's sockets" (`x:<token
-//! fingerprint>`, sent by logout on any instance). Waking is a [`Notify`] permit, not a
-//! message: the socket then reads the log from its own cursor, so a lost, late or repeated
-//! notification can neither duplicate nor drop an event. When the subscription had a gap
-//! (Redis reconnect), every socket is woken to catch up.
+//! and is one of the [`Notice`]s: the events an append just wrote, "close this session's
+//! sockets" (sent by logout on any instance), or a bare "look again". A batch of events is
+//! parsed once here and queued, shared, to every socket of the user; the socket sends it only
+//! if it starts right after its cursor (see [`crate::notice`]). "Look again" is a [`Notify`]
+//! permit, not a message: the socket then reads the log from its own cursor, so a lost, late
+//! or repeated notification can neither duplicate nor drop an event. A socket whose queue is
+//! full is woken instead of queued (it will read the log), and when the subscription had a
+//! gap (Redis reconnect), every socket is woken to catch up.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,13 +16,18 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use redis_ssot::{PubSubEvent, RedisManager};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::keys;
+use crate::notice::{self, Batch, Notice};
+
+/// Batches queued per socket before it is woken to read the log instead.
+const QUEUE: usize = 32;
 
 struct Slot {
     wake: Arc<Notify>,
+    batches: mpsc::Sender<Arc<Batch>>,
     session: String,
     close: watch::Sender<bool>,
 }
@@ -53,8 +61,10 @@ pub struct SocketGuard {
     hub: Hub,
     user: String,
     id: u64,
-    /// Woken when the user's log may have grown.
+    /// Woken when the user's log may have grown by more than the queued batches say.
     pub wake: Arc<Notify>,
+    /// The user's appended events, as notified.
+    pub batches: mpsc::Receiver<Arc<Batch>>,
     /// Becomes `true` when the socket's session was logged out.
     pub closed: watch::Receiver<bool>,
 }
@@ -106,11 +116,13 @@ impl Hub {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let wake = Arc::new(Notify::new());
         let (close, closed) = watch::channel(false);
+        let (queue, batches) = mpsc::channel(QUEUE);
         self.with_sockets(|map| {
             map.entry(user.to_string()).or_default().insert(
                 id,
                 Slot {
                     wake: wake.clone(),
+                    batches: queue,
                     session: session.to_string(),
                     close,
                 },
@@ -122,6 +134,7 @@ impl Hub {
             user: user.to_string(),
             id,
             wake,
+            batches,
             closed,
         }
     }
@@ -131,6 +144,20 @@ impl Hub {
         self.with_sockets(|map| {
             for slot in map.get(user).into_iter().flat_map(|m| m.values()) {
                 slot.wake.notify_one();
+            }
+        });
+    }
+
+    /// Queues `batch` to every socket of `user` on this instance (waking those whose queue is
+    /// full, so they read the log instead).
+    pub fn deliver_user(&self, user: &str, batch: &Arc<Batch>) {
+        self.with_sockets(|map| {
+            for slot in map.get(user).into_iter().flat_map(|m| m.values()) {
+                if let Err(mpsc::error::TrySendError::Full(_)) =
+                    slot.batches.try_send(batch.clone())
+                {
+                    slot.wake.notify_one();
+                }
             }
         });
     }
@@ -167,18 +194,18 @@ impl Hub {
         let Some(user) = keys::user_of_channel(channel) else {
             return;
         };
-        let payload = String::from_utf8_lossy(payload);
-        if let Some(session) = payload.strip_prefix("x:") {
-            self.close_session(user, session);
-        } else {
-            self.wake_user(user);
+        // Most users have no socket on a given instance: do not parse their batches.
+        if !payload.starts_with(b"x:") && !self.with_sockets(|map| map.contains_key(user)) {
+            return;
+        }
+        match notice::parse(payload) {
+            Notice::Close(session) => {
+                self.close_session(user, &session);
+            }
+            Notice::Batch(batch) => self.deliver_user(user, &batch),
+            Notice::Wake => self.wake_user(user),
         }
     }
-}
-
-/// The notification payload that closes a session's sockets everywhere.
-pub fn close_payload(session_fingerprint: &str) -> String {
-    format!("x:{session_fingerprint}")
 }
 
 async fn follow(manager: RedisManager, hub: Weak<HubInner>) {

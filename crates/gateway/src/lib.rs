@@ -20,7 +20,8 @@
 //! - [`eventlog`]: the per-user and per-thread streams, epochs, replay checks.
 //! - [`keys`]: the chat's key and channel names.
 //! - [`events`]: the event and error shapes sent to clients.
-//! - [`hub`]: this instance's sockets, woken by one pub/sub subscription.
+//! - [`notice`]: the notification payloads (a batch of events, close, wake) and event wire text.
+//! - [`hub`]: this instance's sockets, fed by one pub/sub subscription.
 //! - [`ws`]: the gated upgrade and the per-socket loop.
 //! - [`agent`]: the [`Agent`](agent::Agent) trait, the demo agent and the run driver.
 //! - [`metrics`]: the Prometheus recorder behind `/metrics`.
@@ -41,6 +42,7 @@ pub mod ids;
 pub mod keys;
 pub mod load;
 pub mod metrics;
+pub mod notice;
 pub mod routes;
 pub mod server;
 pub mod state;

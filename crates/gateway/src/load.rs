@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::client::{ClientError, GatewayClient, WsStream};
 
@@ -51,7 +53,9 @@ pub struct LoadReport {
     pub p99_us: u64,
     /// Slowest run, in microseconds.
     pub max_us: u64,
-    /// Close codes the gateway sent, by code (`"abnormal"` for a dropped connection).
+    /// How each socket ended, by the code of the Close frame it received: `"1000"` when the
+    /// gateway completed our closing handshake, the gateway's code (`"1008"`, `"1011"`) when
+    /// it closed first, `"abnormal"` when the connection dropped without a Close frame.
     pub close_codes: BTreeMap<String, u64>,
     /// Expected events that some socket never received.
     pub lost_events: u64,
@@ -177,10 +181,7 @@ fn spawn_reader(
                         let _ = tx.send(v);
                     }
                 }
-                Ok(Message::Close(frame)) => {
-                    return frame
-                        .map_or_else(|| "none".to_string(), |f| u16::from(f.code).to_string());
-                }
+                Ok(Message::Close(frame)) => return close_label(frame.as_ref()),
                 Ok(_) => {}
                 Err(_) => return "abnormal".to_string(),
             }
@@ -188,6 +189,21 @@ fn spawn_reader(
         "abnormal".to_string()
     });
     (sink, rx, task)
+}
+
+/// The Close frame the load generator ends its sockets with.
+fn normal_close() -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Normal,
+        reason: "done".into(),
+    }
+}
+
+/// How a received Close frame is counted: its code (`"1000"` for the echo of our own close,
+/// `"1008"`, `"1011"`, ... when the gateway closed first), `"none"` for a frame without a
+/// code. A connection that ends without any Close frame is `"abnormal"` (1006).
+fn close_label(frame: Option<&CloseFrame>) -> String {
+    frame.map_or_else(|| "none".to_string(), |f| u16::from(f.code).to_string())
 }
 
 async fn one_user(client: GatewayClient, name: String, messages: usize) -> UserResult {
@@ -281,8 +297,12 @@ async fn one_user(client: GatewayClient, name: String, messages: usize) -> UserR
         r.lost += lost;
         r.duplicated += dup;
     }
-    let _ = sink_a.send(Message::Close(None)).await;
-    let _ = sink_b.send(Message::Close(None)).await;
+    // Close with 1000 so the gateway's echo of our frame reads as a clean close; a bare
+    // Close(None) is echoed without a code and would be indistinguishable from a server
+    // that closed without saying why.
+    for sink in [&mut sink_a, &mut sink_b] {
+        let _ = sink.send(Message::Close(Some(normal_close()))).await;
+    }
     for task in [task_a, task_b] {
         if let Ok(Ok(code)) = tokio::time::timeout(Duration::from_secs(5), task).await {
             *r.close_codes.entry(code).or_default() += 1;

@@ -289,6 +289,23 @@ async fn logout_closes_the_tokens_open_sockets_with_1008_on_every_instance() {
     until_type(&mut other_session, "agent_completed", |_| true).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_initiated_close_completes_the_handshake_with_1000() {
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let server = RedisServer::start().unwrap();
+    let gw = start_gateway(&server.url(), |_| {}).await;
+    wait_ready(&gw).await;
+    let (_, mut ws, _) = login_and_connect(&gw, "hana").await;
+    let bye = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "done".into(),
+    };
+    ws.send(Message::Close(Some(bye))).await.unwrap();
+    // The gateway's echo arrives as a Close frame (not a reset: that would be a 1006).
+    assert_eq!(close_code(&mut ws).await, Some(1000));
+}
+
 async fn close_code(ws: &mut gateway::client::WsStream) -> Option<u16> {
     use futures_util::StreamExt;
     loop {

@@ -26,6 +26,7 @@ async fn load_run_reports_every_run_completed_with_no_lost_or_duplicated_events(
     assert_eq!(report.duplicated_events, 0);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert!(report.p50_us > 0 && report.p50_us <= report.p99_us && report.p99_us <= report.max_us);
-    let json = serde_json::to_value(&report).unwrap();
-    assert!(json["close_codes"].is_object());
+    // Every socket ends with the gateway completing our closing handshake.
+    let closes: Vec<(String, u64)> = report.close_codes.clone().into_iter().collect();
+    assert_eq!(closes, vec![("1000".to_string(), 8)]);
 }

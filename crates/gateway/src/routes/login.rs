@@ -48,7 +48,7 @@ pub async fn logout(State(app): State<AppState>, who: Authed) -> Result<Json<Val
     let closed = app
         .hub()
         .close_session(who.session.uid.encoded(), &who.session.fingerprint);
-    let note = crate::hub::close_payload(&who.session.fingerprint);
+    let note = crate::notice::close_payload(&who.session.fingerprint);
     if let Err(e) = app
         .manager()
         .publish(&crate::keys::notify_channel(&who.session.uid), note)

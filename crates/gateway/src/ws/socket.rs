@@ -1,11 +1,14 @@
 //! One socket's loop.
 //!
-//! The socket owns a cursor into the user's log and delivers `XRANGE (cursor +` whenever the
-//! hub wakes it, when Redis becomes ready again, and once at start. The cursor only moves
-//! forward past events that were sent, which is why delivery is exactly-once per socket no
-//! matter how many notifications arrive or are lost.
+//! The socket owns a cursor into the user's log. The hub hands it each batch of appended
+//! events; a batch that starts right after the cursor (same epoch) is sent as it is, one that
+//! ends at or before the cursor was already sent, and anything else makes the socket read
+//! `XRANGE (cursor +`, as it also does when woken, when Redis becomes ready again, and once at
+//! start. The cursor only moves forward past events that were sent, which is why delivery is
+//! exactly-once per socket no matter how many notifications arrive or are lost.
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use futures_util::SinkExt;
 use redis_ssot::{ConnState, Error, UserId};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -16,6 +19,7 @@ use crate::agent::runner::{self, RunRequest};
 use crate::events::{ErrorCode, error_event};
 use crate::extract::Authed;
 use crate::ids::EventId;
+use crate::notice::Batch;
 use crate::state::AppState;
 
 /// Events read per XRANGE.
@@ -59,13 +63,21 @@ pub async fn run(app: AppState, socket: WebSocket, who: Authed, resume: Resume) 
         told_unavailable: false,
         control,
     };
-    let _ = run_loop(&mut conn, &guard, &mut closed, &mut state, &mut control_rx).await;
+    let mut guard = guard;
+    let _ = run_loop(
+        &mut conn,
+        &mut guard,
+        &mut closed,
+        &mut state,
+        &mut control_rx,
+    )
+    .await;
     drop(guard);
 }
 
 async fn run_loop(
     conn: &mut Conn,
-    guard: &crate::hub::SocketGuard,
+    guard: &mut crate::hub::SocketGuard,
     closed: &mut tokio::sync::watch::Receiver<bool>,
     state: &mut tokio::sync::watch::Receiver<ConnState>,
     control_rx: &mut mpsc::Receiver<Value>,
@@ -82,12 +94,12 @@ async fn run_loop(
                 Some(Ok(Message::Binary(_))) => {
                     conn.send(&error_event(ErrorCode::MalformedFrame, "binary frames are not supported", None)).await?;
                 }
-                // Complete the closing handshake, so the client sees a clean 1000, not 1006.
-                Some(Ok(Message::Close(_))) => return conn.close(close_code::NORMAL, "bye").await,
+                Some(Ok(Message::Close(_))) => return conn.acknowledge_close().await,
                 None | Some(Err(_)) => return Err(Gone),
                 Some(Ok(_)) => {}
             },
             Some(v) = control_rx.recv() => conn.send(&v).await?,
+            Some(batch) = guard.batches.recv() => conn.deliver_batch(&batch).await?,
             _ = guard.wake.notified() => conn.deliver().await?,
             changed = state.changed() => {
                 if changed.is_err() {
@@ -121,6 +133,20 @@ impl Conn {
             reason: reason.into(),
         };
         let _ = self.socket.send(Message::Close(Some(frame))).await;
+        Err(Gone)
+    }
+
+    /// Completes a client-initiated closing handshake. On receiving the client's Close,
+    /// tungstenite queues the echo itself and refuses further sends (`SendAfterClosing`), so
+    /// answering with our own Close frame never reaches the wire and dropping the socket then
+    /// looks like a 1006 to the client. Flushing sends the queued echo (the client's own
+    /// code, normally 1000).
+    async fn acknowledge_close(&mut self) -> Result<(), Gone> {
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            SinkExt::flush(&mut self.socket),
+        )
+        .await;
         Err(Gone)
     }
 
@@ -197,6 +223,43 @@ impl Conn {
         }
     }
 
+    /// Sends a notified batch if it continues exactly where the cursor is; skips it if it
+    /// was already sent; otherwise reads the log from the cursor.
+    async fn deliver_batch(&mut self, batch: &Batch) -> Result<(), Gone> {
+        let Cursor::At(after) = self.cursor else {
+            return self.deliver().await;
+        };
+        if batch.last() <= after {
+            return Ok(());
+        }
+        let same_epoch = match &self.epoch {
+            Some(known) => *known == batch.epoch,
+            None => true,
+        };
+        if !same_epoch {
+            self.check_epoch().await?;
+            return self.deliver().await;
+        }
+        if batch.prev != after {
+            return self.deliver().await;
+        }
+        self.epoch = Some(batch.epoch.clone());
+        self.send_events(&batch.events).await
+    }
+
+    /// Sends stored events (one flush for all), advancing the cursor past each one.
+    async fn send_events(&mut self, events: &[(EventId, Utf8Bytes)]) -> Result<(), Gone> {
+        for (id, text) in events {
+            self.socket
+                .feed(Message::Text(text.clone()))
+                .await
+                .map_err(|_| Gone)?;
+            self.cursor = Cursor::At(Some(*id));
+        }
+        metrics::counter!("gateway.events.delivered").increment(events.len() as u64);
+        SinkExt::flush(&mut self.socket).await.map_err(|_| Gone)
+    }
+
     /// Sends every event after the cursor, advancing it past each one sent.
     async fn deliver(&mut self) -> Result<(), Gone> {
         if let Cursor::Pending(resume) = &self.cursor {
@@ -214,21 +277,16 @@ impl Conn {
             let Cursor::At(after) = self.cursor else {
                 return Ok(());
             };
-            let batch = match self.app.log().read_after(self.user(), after, BATCH).await {
+            let log = self.app.log().clone();
+            let batch = match log.read_wire_after(self.user(), after, BATCH).await {
                 Ok(b) => b,
                 Err(e) => return self.unavailable(&e).await,
             };
             self.told_unavailable = false;
             let full = batch.len() == BATCH;
-            for event in batch {
-                let id = EventId::parse(&event.event_id);
-                let v = serde_json::to_value(&event).unwrap_or(Value::Null);
-                self.send(&v).await?;
-                metrics::counter!("gateway.events.delivered").increment(1);
-                self.cursor = Cursor::At(id.or(after));
-            }
-            if self.epoch.is_none() {
-                self.epoch = self.app.log().epoch(self.user()).await.ok().flatten();
+            self.send_events(&batch).await?;
+            if self.epoch.is_none() && !batch.is_empty() {
+                self.epoch = log.epoch(self.user()).await.ok().flatten();
             }
             if !full {
                 return Ok(());
@@ -245,9 +303,10 @@ impl Conn {
                 text,
                 client_ref,
             }) => {
-                match self.app.access().authenticate(&self.who.token).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => return self.close(close_code::POLICY, "session ended").await,
+                let access = self.app.access();
+                match access.still_valid(&self.who.token, &self.who.session).await {
+                    Ok(true) => {}
+                    Ok(false) => return self.close(close_code::POLICY, "session ended").await,
                     Err(e) => return self.send(&unavailable_now(&e)).await,
                 }
                 let req = RunRequest {
