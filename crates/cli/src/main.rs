@@ -3,12 +3,13 @@
 //! - `serve`: the chat gateway (embedded redis-server when no URL is given).
 //! - `status`: the manager's status against a URL or an embedded server.
 //! - `bench`: the manager against a raw redis-rs connection, same run, same sockets.
-//! - `garden`: the SSOT scanner and fixer (crate `gardener`).
+//! - `garden`: the SSOT scanner and fixer (front end in `garden.rs`, engine in crate `gardener`).
 
 mod bench;
 mod bench_gateway;
 mod bench_workloads;
 mod embedded;
+mod garden;
 mod serve;
 mod status;
 mod target;
@@ -37,13 +38,13 @@ enum Command {
     /// Benchmark the manager against a raw redis-rs connection.
     Bench(bench::BenchArgs),
     /// Find and fix code that bypasses the one manager.
-    Garden(gardener::cli::GardenArgs),
+    Garden(garden::GardenArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Garden(args) = cli.command {
-        return exit(gardener::cli::run(args));
+        return exit(garden::run(args));
     }
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -38,7 +38,6 @@
 pub mod analysis;
 pub mod baseline;
 pub mod bench;
-pub mod cli;
 pub mod config;
 pub mod error;
 pub mod fix;

@@ -1,4 +1,4 @@
-//! `redis-ssot garden …`: the command-line front end.
+//! `redis-ssot garden …`: the command-line front end of the `gardener` crate.
 //!
 //! This is the only module that prints. Each subcommand loads a [`Target`], calls the library
 //! and maps the outcome to an exit code: 0 clean, 1 violations (or refused rollbacks), 2 usage
@@ -6,11 +6,11 @@
 
 use std::path::PathBuf;
 
-use crate::baseline::Baseline;
-use crate::error::Error;
-use crate::output::{self, Format};
-use crate::scan;
-use crate::target::Target;
+use gardener::baseline::Baseline;
+use gardener::error::Error;
+use gardener::output::{self, Format};
+use gardener::scan;
+use gardener::target::Target;
 
 /// Exit code: nothing to report.
 pub const EXIT_CLEAN: i32 = 0;
@@ -276,7 +276,7 @@ fn run_baseline(args: BaselineArgs) -> Result<i32, Error> {
 
 fn run_fix(args: FixArgs) -> Result<i32, Error> {
     let (target, report) = load(&args.target)?;
-    let plan = crate::fix::plan(&target.config, &report.files);
+    let plan = gardener::fix::plan(&target.config, &report.files);
     for (path, reason) in &plan.skipped {
         eprintln!("{path}: not fixed: {reason}");
     }
@@ -301,8 +301,8 @@ fn run_fix(args: FixArgs) -> Result<i32, Error> {
     }
     let dir = args
         .journal
-        .unwrap_or_else(|| crate::journal::default_dir(&target.root));
-    crate::journal::apply(&plan, &target.root, &dir)?;
+        .unwrap_or_else(|| gardener::journal::default_dir(&target.root));
+    gardener::journal::apply(&plan, &target.root, &dir)?;
     for f in &plan.files {
         println!("fixed {}: {} import(s)", f.relative, f.repaired);
     }
@@ -316,7 +316,7 @@ fn run_fix(args: FixArgs) -> Result<i32, Error> {
 }
 
 fn run_rollback(args: RollbackArgs) -> Result<i32, Error> {
-    let outcome = crate::journal::rollback(&args.journal)?;
+    let outcome = gardener::journal::rollback(&args.journal)?;
     for path in &outcome.restored {
         println!("restored {path}");
     }
@@ -344,9 +344,12 @@ fn run_report(args: ReportArgs) -> Result<i32, Error> {
     let html = args
         .html
         .unwrap_or_else(|| target.root.join(".ssot/report.html"));
-    crate::history::append(&history, &crate::history::Point::now(&summary, args.label))?;
-    let points = crate::history::load(&history)?;
-    let page = crate::history::render_html(&points, "redis-ssot gardener: violations over time");
+    gardener::history::append(
+        &history,
+        &gardener::history::Point::now(&summary, args.label),
+    )?;
+    let points = gardener::history::load(&history)?;
+    let page = gardener::history::render_html(&points, "redis-ssot gardener: violations over time");
     if let Some(dir) = html.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -362,14 +365,14 @@ fn run_report(args: ReportArgs) -> Result<i32, Error> {
 }
 
 fn run_bench(args: BenchArgs) -> Result<i32, Error> {
-    let options = crate::bench::BenchOptions {
+    let options = gardener::bench::BenchOptions {
         files: args.files,
         dir: args.dir,
         runs: args.runs,
         ruff: args.ruff,
         no_ruff: args.no_ruff,
     };
-    let r = crate::bench::run(&options)?;
+    let r = gardener::bench::run(&options)?;
     let secs = |d: std::time::Duration| d.as_secs_f64();
     let g = &r.gardener;
     println!(

@@ -1,19 +1,49 @@
 //! `garden` exit codes: 0 clean, 1 violations, 2 usage or config error.
 
-mod common;
+use std::path::{Path, PathBuf};
 
-use clap::Parser;
-
-#[derive(Parser)]
-struct Garden {
-    #[command(flatten)]
-    args: gardener::cli::GardenArgs,
+/// Runs `redis-ssot garden <args>` and returns its exit code.
+fn run(args: &[&str]) -> i32 {
+    std::process::Command::new(env!("CARGO_BIN_EXE_redis-ssot"))
+        .arg("garden")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the binary runs")
+        .code()
+        .expect("exit code")
 }
 
-fn run(args: &[&str]) -> i32 {
-    let parsed = Garden::try_parse_from(std::iter::once("garden").chain(args.iter().copied()))
-        .expect("arguments parse");
-    gardener::cli::run(parsed.args)
+mod common {
+    use super::*;
+
+    /// The gardener's fixture directory `name`.
+    pub fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../gardener/tests/fixtures")
+            .join(name)
+    }
+
+    /// Copies a fixture tree into a fresh temporary directory.
+    pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy_tree(&fixture(name), dir.path());
+        dir
+    }
+
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read_dir") {
+            let entry = entry.expect("entry");
+            let dest = to.join(entry.file_name());
+            if entry.file_type().expect("type").is_dir() {
+                copy_tree(&entry.path(), &dest);
+            } else {
+                std::fs::copy(entry.path(), &dest).expect("copy");
+            }
+        }
+    }
 }
 
 #[test]
