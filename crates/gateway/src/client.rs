@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// A client WebSocket to the gateway.
@@ -249,7 +250,10 @@ impl GatewayClient {
             url.push_str(&format!("&{k}={v}"));
         }
         let req = url.into_client_request()?;
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
+        // A small read buffer: tungstenite zero-fills its whole read buffer (128 KiB by
+        // default) on every read, which dominates a load generator's CPU.
+        let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(config), true).await?;
         Ok(ws)
     }
 }

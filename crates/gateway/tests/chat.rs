@@ -306,6 +306,22 @@ async fn a_client_initiated_close_completes_the_handshake_with_1000() {
     assert_eq!(close_code(&mut ws).await, Some(1000));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_while_its_socket_is_open_is_refused_at_the_next_message_with_1008() {
+    let server = RedisServer::start().unwrap();
+    let gw = start_gateway(&server.url(), |_| {}).await;
+    wait_ready(&gw).await;
+    let (token, mut ws, _) = login_and_connect(&gw, "ines").await;
+    ask(&mut ws, "t", "before").await;
+    until_type(&mut ws, "agent_completed", |_| true).await;
+    redis_ssot::TokenBlacklist::new(gw.manager.clone())
+        .revoke(&token, Duration::from_secs(600))
+        .await
+        .unwrap();
+    ask(&mut ws, "t", "after the revocation").await;
+    assert_eq!(close_code(&mut ws).await, Some(1008));
+}
+
 async fn close_code(ws: &mut gateway::client::WsStream) -> Option<u16> {
     use futures_util::StreamExt;
     loop {
