@@ -140,9 +140,13 @@ async fn check_once(inner: &Arc<Inner>) {
 /// demote it, which can take ten seconds; the health check's ROLE only sees the demotion.
 async fn follow_switch_master(inner: Arc<Inner>, sentinels: Vec<ServerAddr>, master_name: String) {
     for sentinel in sentinels.iter().cycle() {
-        if let Ok(mut pubsub) = inner.connector.sentinel_pubsub(sentinel).await
-            && pubsub.subscribe("+switch-master").await.is_ok()
-        {
+        let subscribed = async {
+            let mut pubsub = inner.connector.sentinel_pubsub(sentinel).await.ok()?;
+            pubsub.subscribe("+switch-master").await.ok()?;
+            Some(pubsub)
+        };
+        let subscribed = tokio::time::timeout(inner.config.connect_timeout, subscribed).await;
+        if let Ok(Some(pubsub)) = subscribed {
             let mut messages = pubsub.into_on_message();
             while let Some(msg) = messages.next().await {
                 let payload: String = msg.get_payload().unwrap_or_default();
