@@ -322,6 +322,24 @@ async fn a_token_revoked_while_its_socket_is_open_is_refused_at_the_next_message
     assert_eq!(close_code(&mut ws).await, Some(1008));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_right_after_the_upgrade_reaches_every_socket_of_the_user_whole() {
+    let server = RedisServer::start().unwrap();
+    let gw = start_gateway(&server.url(), |_| {}).await;
+    wait_ready(&gw).await;
+    for i in 0..10 {
+        let token = gw.client.login(&format!("jo{i}")).await.unwrap();
+        let mut a = gw.client.connect(&token, &[]).await.unwrap();
+        let mut b = gw.client.connect(&token, &[]).await.unwrap();
+        // No waiting for `welcome`: the sockets are positioned before the `101`.
+        ask(&mut a, "t", "hello at once").await;
+        for ws in [&mut a, &mut b] {
+            let events = stored(&until_type(ws, "agent_completed", |_| true).await);
+            assert_eq!(types(&events), RUN, "user jo{i}");
+        }
+    }
+}
+
 async fn close_code(ws: &mut gateway::client::WsStream) -> Option<u16> {
     use futures_util::StreamExt;
     loop {

@@ -66,8 +66,13 @@ pub async fn upgrade(
     // Generous transport limit; the protocol limit (`max_frame_bytes`) is enforced per frame
     // with an error event, so an oversized frame does not kill the socket.
     let transport_limit = app.config().max_frame_bytes.saturating_mul(16).max(1 << 20);
+    // Register, then position, both before answering the upgrade (see `socket::Start`).
+    let guard = app
+        .hub()
+        .register(who.session.uid.encoded(), &who.session.fingerprint);
+    let start = socket::locate(&app, &who.session.uid, &resume).await;
     Ok(ws
         .max_message_size(transport_limit)
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| socket::run(app, socket, who, resume)))
+        .on_upgrade(move |socket| socket::run(app, socket, who, resume, guard, start)))
 }

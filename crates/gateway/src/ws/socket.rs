@@ -18,6 +18,7 @@ use super::frames::{self, ClientFrame};
 use crate::agent::runner::{self, RunRequest};
 use crate::events::{ErrorCode, error_event};
 use crate::extract::Authed;
+use crate::hub::SocketGuard;
 use crate::ids::EventId;
 use crate::notice::Batch;
 use crate::state::AppState;
@@ -46,11 +47,55 @@ struct Conn {
     control: mpsc::Sender<Value>,
 }
 
-/// Serves one upgraded socket until it closes.
-pub async fn run(app: AppState, socket: WebSocket, who: Authed, resume: Resume) {
-    let guard = app
-        .hub()
-        .register(who.session.uid.encoded(), &who.session.fingerprint);
+/// Where a new socket starts delivering, found before the upgrade is answered.
+///
+/// Why before: a client may send a message the moment it sees the `101`, and a second socket
+/// of the same user must receive that run's events too. Positioning at the head of the log
+/// after the upgrade raced with that first append (the load generator lost a `user_message`
+/// that way); positioning before it cannot. The socket is registered with the hub first, so
+/// no notification between the two is missed either.
+pub struct Start {
+    at: Option<EventId>,
+    epoch: Option<String>,
+    /// `(lost, last_event_id)` when the client resumed.
+    replay: Option<(bool, EventId)>,
+}
+
+/// Finds where a socket of `user` resuming from `resume` starts.
+pub async fn locate(app: &AppState, user: &UserId, resume: &Resume) -> Result<Start, Error> {
+    let log = app.log();
+    match resume.last_event_id {
+        Some(last) => {
+            let check = log
+                .replay_check(user, last, resume.epoch.as_deref())
+                .await?;
+            Ok(Start {
+                at: if check.lost { None } else { Some(last) },
+                epoch: check.epoch,
+                replay: Some((check.lost, last)),
+            })
+        }
+        None => {
+            let (head, epoch) = tokio::join!(log.head(user), log.epoch(user));
+            Ok(Start {
+                at: head?,
+                epoch: epoch?,
+                replay: None,
+            })
+        }
+    }
+}
+
+/// Serves one upgraded socket until it closes. `start` is where [`locate`] put it (when
+/// that failed, the socket positions itself once Redis answers).
+pub async fn run(
+    app: AppState,
+    socket: WebSocket,
+    who: Authed,
+    resume: Resume,
+    mut guard: SocketGuard,
+    start: Result<Start, Error>,
+) {
     let mut closed = guard.closed.clone();
     let mut state = app.manager().watch_state();
     let (control, mut control_rx) = mpsc::channel(64);
@@ -63,7 +108,9 @@ pub async fn run(app: AppState, socket: WebSocket, who: Authed, resume: Resume) 
         told_unavailable: false,
         control,
     };
-    let mut guard = guard;
+    if let Ok(start) = start {
+        conn.begin(start).await;
+    }
     let _ = run_loop(
         &mut conn,
         &mut guard,
@@ -77,7 +124,7 @@ pub async fn run(app: AppState, socket: WebSocket, who: Authed, resume: Resume) 
 
 async fn run_loop(
     conn: &mut Conn,
-    guard: &mut crate::hub::SocketGuard,
+    guard: &mut SocketGuard,
     closed: &mut tokio::sync::watch::Receiver<bool>,
     state: &mut tokio::sync::watch::Receiver<ConnState>,
     control_rx: &mut mpsc::Receiver<Value>,
@@ -161,32 +208,26 @@ impl Conn {
             .await
     }
 
-    /// Positions the cursor: after the client's resume point (with a `replay` answer), or at
-    /// the head of the log for a fresh connection.
-    async fn position(&mut self, resume: &Resume) -> Result<Option<EventId>, Error> {
-        let log = self.app.log().clone();
-        let user = self.user().clone();
-        match resume.last_event_id {
-            Some(last) => {
-                let check = log
-                    .replay_check(&user, last, resume.epoch.as_deref())
-                    .await?;
-                self.epoch = check.epoch.clone();
-                self.send_welcome().await;
-                let _ = self
-                    .send(&json!({
-                        "type": "replay", "lost": check.lost, "epoch": check.epoch,
-                        "last_event_id": last,
-                    }))
-                    .await;
-                Ok(if check.lost { None } else { Some(last) })
-            }
-            None => {
-                let head = log.head(&user).await?;
-                self.epoch = log.epoch(&user).await?;
-                self.send_welcome().await;
-                Ok(head)
-            }
+    /// Positions the cursor (see [`locate`]) when that failed before the upgrade.
+    async fn position(&mut self, resume: &Resume) -> Result<(), Error> {
+        let start = locate(&self.app, self.user(), resume).await?;
+        self.begin(start).await;
+        Ok(())
+    }
+
+    /// Takes the start position and greets the client: `welcome`, then `replay` after a
+    /// resume.
+    async fn begin(&mut self, start: Start) {
+        self.cursor = Cursor::At(start.at);
+        self.epoch = start.epoch;
+        self.send_welcome().await;
+        if let Some((lost, last)) = start.replay {
+            let _ = self
+                .send(&json!({
+                    "type": "replay", "lost": lost, "epoch": self.epoch,
+                    "last_event_id": last,
+                }))
+                .await;
         }
     }
 
@@ -265,7 +306,7 @@ impl Conn {
         if let Cursor::Pending(resume) = &self.cursor {
             let resume = resume.clone();
             match self.position(&resume).await {
-                Ok(at) => self.cursor = Cursor::At(at),
+                Ok(()) => {}
                 Err(e) if e.is_unavailable() => return self.unavailable(&e).await,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot position socket");
