@@ -1,10 +1,8 @@
 //! TLS (`rediss://`): verified server certificates, no plaintext fallback, mutual TLS.
 //!
-//! Ignored until redis-ssot depends on a rustls crypto provider: redis-rs enables rustls
-//! without one, so every TLS handshake panics ("Could not automatically determine the
-//! process-level CryptoProvider"). The fix is one line in `crates/redis-ssot/Cargo.toml`:
-//! `rustls = { version = "0.23", default-features = false, features = ["ring", "std"] }`
-//! (ring is already in the lock file through rcgen). With it, all three pass.
+//! redis-rs enables rustls without a crypto provider; redis-ssot depends on rustls with the
+//! `ring` provider so handshakes work (without it, every handshake panics inside rustls, and
+//! the supervisor reports that panic as a connect error rather than dying).
 
 mod common;
 
@@ -20,7 +18,6 @@ fn tls_url(server: &TlsServer, query: &str) -> String {
 }
 
 #[tokio::test]
-#[ignore = "needs a rustls crypto provider in Cargo.toml; see the module docs"]
 async fn rediss_with_the_servers_ca_connects_and_runs_commands() {
     let server = TlsServer::start().unwrap();
     let url = tls_url(
@@ -37,7 +34,6 @@ async fn rediss_with_the_servers_ca_connects_and_runs_commands() {
 }
 
 #[tokio::test]
-#[ignore = "needs a rustls crypto provider in Cargo.toml; see the module docs"]
 async fn an_untrusted_server_certificate_never_becomes_ready_and_says_why() {
     let server = TlsServer::start().unwrap();
     let wrong = server.wrong_ca_cert_path().unwrap();
@@ -73,7 +69,6 @@ async fn an_untrusted_server_certificate_never_becomes_ready_and_says_why() {
 }
 
 #[tokio::test]
-#[ignore = "needs a rustls crypto provider in Cargo.toml; see the module docs"]
 async fn mutual_tls_with_a_client_certificate_connects_and_without_one_does_not() {
     let server =
         TlsServer::start_with(ServerOptions::new().arg("tls-auth-clients", "yes")).unwrap();

@@ -114,7 +114,9 @@ async fn clear_removes_only_that_users_keys_even_with_glob_characters_in_ids() {
 async fn per_user_concurrency_limit_refuses_with_overloaded_at_once() {
     let server = RedisServer::start().unwrap();
     let mut config = fast_config(&server.url());
-    config.command_timeout = Duration::from_millis(400);
+    // Long enough that the held calls are still in flight when the server resumes, whatever
+    // the machine's load: the test is about admission, not timing.
+    config.command_timeout = Duration::from_secs(10);
     config.timeouts_before_reconnect = 10_000;
     let m = connected_manager(config).await;
     let limits = UserLimits {
@@ -132,7 +134,7 @@ async fn per_user_concurrency_limit_refuses_with_overloaded_at_once() {
             tokio::spawn(async move { c.get::<String>("x").await })
         })
         .collect();
-    common::eventually("two calls in flight", Duration::from_secs(2), || async {
+    common::eventually("two calls in flight", Duration::from_secs(5), || async {
         (dave.stats().in_flight == 2).then_some(())
     })
     .await;
@@ -140,20 +142,26 @@ async fn per_user_concurrency_limit_refuses_with_overloaded_at_once() {
         Err(Error::Overloaded { limit }) => assert_eq!(limit, 2),
         other => panic!("expected Overloaded, got {other:?}"),
     }
-    // Erin has her own budget: her call reaches the (paused) server and times out instead.
-    assert!(matches!(
-        erin.get::<String>("x").await,
-        Err(Error::Timeout { .. })
-    ));
+    // Erin has her own budget: her call is admitted (it waits on the paused server).
+    let erin_call = {
+        let e = erin.clone();
+        tokio::spawn(async move { e.get::<String>("x").await })
+    };
+    common::eventually("erin's call in flight", Duration::from_secs(5), || async {
+        (erin.stats().in_flight == 1).then_some(())
+    })
+    .await;
     server.resume();
     for t in stuck {
-        assert!(t.await.unwrap().is_err());
+        assert_eq!(t.await.unwrap().unwrap(), None);
     }
+    assert_eq!(erin_call.await.unwrap().unwrap(), None);
     let stats = dave.stats();
     assert_eq!(
         (stats.ops, stats.errors, stats.rejected, stats.in_flight),
-        (3, 3, 1, 0)
+        (3, 1, 1, 0)
     );
+    assert_eq!(erin.stats().rejected, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -557,10 +565,10 @@ async fn thread_history_appends_atomically_is_capped_and_reads_without_changing(
         .append_message(&user, "other", &json!("x"))
         .await
         .unwrap();
-    assert_eq!(
-        store.list_threads(&user).await.unwrap(),
-        vec!["other", "chat"]
-    );
+    // Both threads are listed; two appends in the same millisecond have no defined order.
+    let mut threads = store.list_threads(&user).await.unwrap();
+    threads.sort();
+    assert_eq!(threads, vec!["chat", "other"]);
     store
         .set_thread_context(&user, "chat", "run-9")
         .await
