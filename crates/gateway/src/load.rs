@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -154,8 +154,8 @@ async fn login_with_retry(
                     .unwrap_or(1);
                 tokio::time::sleep(Duration::from_secs(wait)).await;
             }
-            Err(_) => {
-                *r.errors.entry("login_io".into()).or_default() += 1;
+            Err(e) => {
+                *r.errors.entry(format!("login_io: {e}")).or_default() += 1;
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
@@ -163,12 +163,27 @@ async fn login_with_retry(
     None
 }
 
+/// The fields of a received message that the load generator checks. Everything else is
+/// skipped while parsing rather than built into a `serde_json::Value`: the generator shares
+/// the machine with the gateway it measures, so its own cost per message matters.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+struct Received {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    event_id: Option<String>,
+    #[serde(default)]
+    run_id: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
 /// Reads a socket until it closes, forwarding JSON events and recording the close code.
 fn spawn_reader(
     ws: WsStream,
 ) -> (
     futures_util::stream::SplitSink<WsStream, Message>,
-    mpsc::UnboundedReceiver<Value>,
+    mpsc::UnboundedReceiver<Received>,
     tokio::task::JoinHandle<String>,
 ) {
     let (sink, mut stream) = ws.split();
@@ -177,7 +192,7 @@ fn spawn_reader(
         while let Some(msg) = stream.next().await {
             match msg {
                 Ok(Message::Text(t)) => {
-                    if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                    if let Ok(v) = serde_json::from_str::<Received>(t.as_str()) {
                         let _ = tx.send(v);
                     }
                 }
@@ -234,7 +249,7 @@ async fn one_user(client: GatewayClient, name: String, messages: usize) -> UserR
     r.ok = true;
     let (mut sink_a, mut rx_a, task_a) = spawn_reader(a);
     let (mut sink_b, mut rx_b, task_b) = spawn_reader(b);
-    let mut seen: [Vec<Value>; 2] = [Vec::new(), Vec::new()];
+    let mut seen: [Vec<Received>; 2] = [Vec::new(), Vec::new()];
     let mut runs: HashSet<String> = HashSet::new();
     for m in 0..messages {
         let msg = json!({"type": "user_message", "thread_id": format!("load-{m}"), "text": format!("what is {m}+1")});
@@ -255,15 +270,15 @@ async fn one_user(client: GatewayClient, name: String, messages: usize) -> UserR
                 *r.errors.entry("run_timeout".into()).or_default() += 1;
                 break;
             };
-            match v["type"].as_str() {
-                Some("accepted") => run_id = v["run_id"].as_str().map(str::to_string),
+            match v.kind.as_deref() {
+                Some("accepted") => run_id = v.run_id.clone(),
                 Some("error") => {
                     *r.errors
-                        .entry(format!("error_{}", v["code"].as_str().unwrap_or("?")))
+                        .entry(format!("error_{}", v.code.as_deref().unwrap_or("?")))
                         .or_default() += 1
                 }
                 Some("agent_completed")
-                    if run_id.is_some() && v["run_id"].as_str() == run_id.as_deref() =>
+                    if run_id.is_some() && v.run_id.as_deref() == run_id.as_deref() =>
                 {
                     r.latencies_us.push(sent_at.elapsed().as_micros() as u64);
                     seen[0].push(v);
@@ -271,7 +286,7 @@ async fn one_user(client: GatewayClient, name: String, messages: usize) -> UserR
                 }
                 _ => {}
             }
-            if v["event_id"].is_string() {
+            if v.event_id.is_some() {
                 seen[0].push(v);
             }
         }
@@ -311,20 +326,18 @@ async fn one_user(client: GatewayClient, name: String, messages: usize) -> UserR
     r
 }
 
-fn count_events(events: &[Value], runs: &HashSet<String>) -> usize {
+fn count_events(events: &[Received], runs: &HashSet<String>) -> usize {
     events
         .iter()
-        .filter(|v| {
-            v["event_id"].is_string() && v["run_id"].as_str().is_some_and(|id| runs.contains(id))
-        })
+        .filter(|v| v.event_id.is_some() && v.run_id.as_deref().is_some_and(|id| runs.contains(id)))
         .count()
 }
 
 /// (lost, duplicated) among the stored events of `runs` that one socket received.
-fn audit(events: &[Value], runs: &HashSet<String>) -> (u64, u64) {
+fn audit(events: &[Received], runs: &HashSet<String>) -> (u64, u64) {
     let mut by_id: HashMap<&str, u64> = HashMap::new();
     for v in events {
-        if let (Some(id), Some(run)) = (v["event_id"].as_str(), v["run_id"].as_str())
+        if let (Some(id), Some(run)) = (v.event_id.as_deref(), v.run_id.as_deref())
             && runs.contains(run)
         {
             *by_id.entry(id).or_default() += 1;
@@ -351,7 +364,11 @@ mod tests {
     #[test]
     fn audit_counts_missing_and_repeated_event_ids() {
         let runs: HashSet<String> = ["r".to_string()].into();
-        let ev = |id: &str| json!({"event_id": id, "run_id": "r"});
+        let ev = |id: &str| Received {
+            event_id: Some(id.into()),
+            run_id: Some("r".into()),
+            ..Received::default()
+        };
         let events = vec![ev("1-0"), ev("2-0"), ev("2-0"), ev("3-0")];
         assert_eq!(audit(&events, &runs), (3, 1));
     }
