@@ -18,10 +18,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), GatewayError> {
     let addr = config.listen;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| GatewayError::Bind { addr, source })?;
+    let listener = bind(addr).map_err(|source| GatewayError::Bind { addr, source })?;
     serve_on(listener, config, manager, shutdown).await
+}
+
+/// Pending connections the kernel queues for `accept` (capped by `net.core.somaxconn`).
+/// Tokio's default of 1024 overflowed when 1,000 users logged in and opened 2,000 sockets at
+/// once, and the overflow showed up as connection resets on login.
+const BACKLOG: u32 = 4096;
+
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 /// Like [`serve`] on an already bound listener (tests bind port 0 and read the address).
