@@ -141,6 +141,8 @@ pub fn utc_day(t: SystemTime) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     #[test]
