@@ -100,13 +100,8 @@ impl RedisManager {
         let io = async {
             match source {
                 Source::Shared => {
-                    let (conn, result) = f(conn).await;
-                    let result = result.map_err(Error::from);
-                    // Only a healthy connection goes back to the handle's cache.
-                    if !matches!(&result, Err(e) if e.is_unavailable()) {
-                        self.check_in(conn, generation);
-                    }
-                    result
+                    let (_, result) = f(conn).await;
+                    result.map_err(Error::from)
                 }
                 // Boxed: leasing may open a connection, and that handshake future is
                 // kilobytes; inline, it would make every shared-path command future as big.

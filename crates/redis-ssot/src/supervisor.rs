@@ -44,7 +44,6 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                     generation,
                     addr,
                 })));
-                inner.generation.store(generation, Ordering::Release);
                 let opened = inner
                     .counters
                     .connections_opened
@@ -77,7 +76,6 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                     }
                 }
                 inner.state.set(ConnState::Reconnecting);
-                inner.generation.store(0, Ordering::Release);
                 inner.conn.store(None);
                 continue;
             }
