@@ -289,22 +289,23 @@ async fn split_by_slot<T: FromRedisValue>(
     // different slots, so they commute and run concurrently. A command whose slot is unknown
     // here (no key, or keys on several slots, which redis-rs splits itself) is a phase of its
     // own, so it stays in order with everything before and after it.
-    let mut phases: Vec<Vec<Vec<usize>>> = vec![Vec::new()];
+    let mut phases: Vec<Vec<Vec<usize>>> = Vec::new();
+    let mut current: Vec<Vec<usize>> = Vec::new();
     let mut by_slot: HashMap<Slot, usize> = HashMap::new();
     for (i, cmd) in cmds.iter().enumerate() {
         let Some(slot) = slot_of(cmd) else {
+            phases.push(std::mem::take(&mut current));
             phases.push(vec![vec![i]]);
-            phases.push(Vec::new());
             by_slot.clear();
             continue;
         };
-        let groups = phases.last_mut().expect("there is always a phase");
         let g = *by_slot.entry(slot).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
+            current.push(Vec::new());
+            current.len() - 1
         });
-        groups[g].push(i);
+        current[g].push(i);
     }
+    phases.push(current);
     phases.retain(|p| !p.is_empty());
     let mut conn = cluster.clone();
     if phases.len() == 1 && phases[0].len() == 1 {
