@@ -53,25 +53,7 @@ async fn writes_to_a_killed_masters_slots_resume_on_its_promoted_replica() {
             (ok, errors)
         })
     };
-    let mut refused = 0u32;
-    let recovered = loop {
-        match m.set(&key, "after").await {
-            Ok(()) => break killed.elapsed(),
-            Err(e) => {
-                refused += 1;
-                assert!(
-                    e.is_unavailable(),
-                    "only outage errors during failover: {e}"
-                );
-            }
-        }
-        assert!(
-            killed.elapsed() < Duration::from_secs(30),
-            "no write to the failed slots within 30 s; status: {:?}",
-            m.status()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let (recovered, refused) = common::write_until_ok(&m, &key, killed).await;
     let cluster_ok = failover.await.unwrap().expect("replica promoted");
     let status = m.status();
     eprintln!(

@@ -40,25 +40,7 @@ async fn writes_resume_on_the_new_primary_after_the_old_one_is_killed() {
                 .map(|_| killed.elapsed())
         })
     };
-    let mut failed_writes = 0u32;
-    let recovered = loop {
-        match m.set("s:k", "after").await {
-            Ok(()) => break killed.elapsed(),
-            Err(e) => {
-                failed_writes += 1;
-                assert!(
-                    e.is_unavailable(),
-                    "only outage errors during failover: {e}"
-                );
-            }
-        }
-        assert!(
-            killed.elapsed() < Duration::from_secs(30),
-            "no successful write within 30 s of the kill; status: {:?}",
-            m.status()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let (recovered, failed_writes) = common::write_until_ok(&m, "s:k", killed).await;
     let sentinels_done = sentinels_done.await.unwrap().expect("sentinels fail over");
     let status = m.status();
     eprintln!(

@@ -62,3 +62,28 @@ pub async fn connected_manager(config: Config) -> RedisManager {
         .expect("manager becomes ready");
     m
 }
+
+/// Writes `key` every 20 ms until a write succeeds, asserting that every refusal in between is
+/// an outage error (never a wrong answer), and panicking after 30 s. Returns the time since
+/// `since` and the number of refused writes: the recovery figure of a failover test.
+pub async fn write_until_ok(m: &RedisManager, key: &str, since: Instant) -> (Duration, u32) {
+    let mut refused = 0u32;
+    loop {
+        match m.set(key, "after").await {
+            Ok(()) => return (since.elapsed(), refused),
+            Err(e) => {
+                refused += 1;
+                assert!(
+                    e.is_unavailable(),
+                    "only outage errors during failover: {e}"
+                );
+            }
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(30),
+            "no successful write to {key} within 30 s; status: {:?}",
+            m.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
