@@ -135,6 +135,11 @@ pub struct Config {
     pub health_interval: Duration,
     /// Dedicated connections for blocking commands, WATCH and pub/sub (default 4).
     pub dedicated_pool_size: usize,
+    /// Cluster only: how often the slot map is re-read; when it changed (a failover, a slot
+    /// migration, a node added) a fresh cluster connection is built and swapped in without a
+    /// readiness gap (default 10 s; zero turns it off, leaving only redis-rs's refresh on
+    /// MOVED and on node errors).
+    pub topology_refresh: Duration,
 }
 
 const DEFAULT_URL_ENV: &str = "REDIS_URL";
@@ -208,6 +213,10 @@ impl Config {
             &mut config.breaker_cooldown,
         )?;
         ms("REDIS_SSOT_HEALTH_INTERVAL_MS", &mut config.health_interval)?;
+        ms(
+            "REDIS_SSOT_TOPOLOGY_REFRESH_MS",
+            &mut config.topology_refresh,
+        )?;
         let num = |name: &str| -> Result<Option<u64>> {
             lookup(name)
                 .map(|raw| {
@@ -387,6 +396,7 @@ impl Config {
             max_in_flight: 10_000,
             health_interval: Duration::from_secs(5),
             dedicated_pool_size: 4,
+            topology_refresh: Duration::from_secs(10),
         }
     }
 }

@@ -88,6 +88,17 @@ pub enum Error {
         /// When the caller may try again.
         retry_after: Duration,
     },
+    /// A durable write ([`crate::DurableWrites`]) was applied on the primary, but fewer
+    /// replicas than required confirmed it before the deadline. The write is *not* lost yet,
+    /// but a failover now could lose it; treat it as unconfirmed (retrying an idempotent
+    /// write is safe).
+    #[error("write applied on the primary but confirmed by {acked} of {required} replicas")]
+    NotReplicated {
+        /// Replicas that confirmed the write (WAIT's reply).
+        acked: u32,
+        /// Replicas the write mode asked for.
+        required: u32,
+    },
     /// The manager was shut down; no more commands are accepted.
     #[error("the redis manager is closed")]
     Closed,

@@ -58,9 +58,12 @@ pub mod state;
 pub mod status;
 pub mod stores;
 mod supervisor;
+mod topology;
 
 pub use breaker::BreakerState;
-pub use commands::{MAX_KEY_LEN, ScanStream, SetCondition, SetOptions, StreamEntry, Ttl};
+pub use commands::{
+    Durability, DurableWrites, MAX_KEY_LEN, ScanStream, SetCondition, SetOptions, StreamEntry, Ttl,
+};
 pub use config::{Config, Secret, ServerAddr, TlsConfig, Topology};
 pub use connection::Conn;
 pub use error::{Error, Outcome, Result};

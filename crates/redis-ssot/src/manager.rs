@@ -41,6 +41,8 @@ pub(crate) struct Counters {
     pub(crate) connections_opened: AtomicU64,
     pub(crate) reconnects: AtomicU64,
     pub(crate) replacements_requested: AtomicU64,
+    pub(crate) not_replicated: AtomicU64,
+    pub(crate) topology_changes: AtomicU64,
 }
 
 /// Everything one manager shares between its handles and its background tasks.
@@ -57,6 +59,9 @@ pub(crate) struct Inner {
     /// Highest connection generation somebody asked to replace.
     pub(crate) replace_generation: AtomicU64,
     pub(crate) replace_wakeup: Notify,
+    /// Asks the supervisor to build a new connection and swap it in while the current one
+    /// keeps serving (a changed cluster slot map; see `topology`).
+    pub(crate) swap_wakeup: Notify,
     pub(crate) counters: Counters,
     pub(crate) metrics: OperationMetrics,
     pub(crate) health: HealthState,
@@ -81,6 +86,11 @@ impl Inner {
             tracing::warn!(generation, reason = why, "replacing the redis connection");
             self.replace_wakeup.notify_one();
         }
+    }
+
+    /// Asks the supervisor for a make-before-break swap of the connection.
+    pub(crate) fn request_swap(&self) {
+        self.swap_wakeup.notify_one();
     }
 
     /// Stores an error message for `status()`, with any credential scrubbed out.
@@ -161,6 +171,7 @@ impl RedisManager {
             consecutive_timeouts: AtomicU32::new(0),
             replace_generation: AtomicU64::new(0),
             replace_wakeup: Notify::new(),
+            swap_wakeup: Notify::new(),
             counters: Counters::default(),
             metrics: OperationMetrics::default(),
             health: HealthState::default(),
@@ -173,9 +184,11 @@ impl RedisManager {
         });
         let supervisor = handle.spawn(crate::supervisor::run(inner.clone()));
         let health = handle.spawn(crate::health::run(inner.clone()));
+        let topology = handle.spawn(crate::topology::run(inner.clone()));
         if let Ok(mut tasks) = inner.tasks.lock() {
             tasks.push(supervisor);
             tasks.push(health);
+            tasks.push(topology);
         }
         tracing::info!(url = %inner.config.redacted_url(), "redis manager created");
         Ok(RedisManager {

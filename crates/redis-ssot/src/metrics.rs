@@ -82,6 +82,7 @@ pub(crate) const OPS: &[&str] = &[
     "ROLE",
     "INFO",
     "WAIT",
+    "CLUSTER",
     "CLIENT",
     "CONFIG",
     "FLUSHDB",

@@ -56,6 +56,10 @@ pub struct Status {
     pub dedicated_connections: usize,
     /// Commands finished, by outcome (`ok`, `timeout`, `circuit_open`, ...).
     pub totals: BTreeMap<&'static str, u64>,
+    /// Durable writes applied on the primary but not confirmed by enough replicas.
+    pub durable_not_replicated: u64,
+    /// Topology refreshes that found a changed cluster slot map and rebuilt the connection.
+    pub topology_changes: u64,
     /// Seconds since the manager was created.
     pub uptime_secs: u64,
 }
@@ -93,6 +97,8 @@ impl Status {
                 .iter()
                 .map(|o| (o.as_str(), inner.counters.by_outcome.total(*o)))
                 .collect(),
+            durable_not_replicated: inner.counters.not_replicated.load(Ordering::Relaxed),
+            topology_changes: inner.counters.topology_changes.load(Ordering::Relaxed),
             uptime_secs: inner.created.elapsed().as_secs(),
         }
     }

@@ -69,6 +69,9 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                     }
                     tokio::select! {
                         _ = inner.replace_wakeup.notified() => {}
+                        _ = inner.swap_wakeup.notified() => {
+                            swap(&inner, &mut generation).await;
+                        }
                         _ = shutdown.changed() => {}
                     }
                     if inner.is_shutting_down() {
@@ -97,6 +100,43 @@ pub(crate) async fn run(inner: Arc<Inner>) {
         tokio::select! {
             _ = wait_or_probe(&inner, delay, probe) => {}
             _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Builds a new connection and installs it in place of the current one, which keeps serving
+/// until then: the manager stays `Ready`. On failure the current connection stays.
+async fn swap(inner: &Inner, generation: &mut u64) {
+    let connect = AssertUnwindSafe(inner.connector.connect())
+        .catch_unwind()
+        .map(|r| r.unwrap_or_else(|panic| Err(Error::Connection(panic_message(&panic)))));
+    match tokio::time::timeout(inner.config.connect_timeout, connect).await {
+        Ok(Ok((conn, addr))) => {
+            *generation += 1;
+            inner.conn.store(Some(Arc::new(Installed {
+                conn,
+                generation: *generation,
+                addr,
+            })));
+            inner
+                .counters
+                .connections_opened
+                .fetch_add(1, Ordering::AcqRel);
+            inner
+                .counters
+                .topology_changes
+                .fetch_add(1, Ordering::Relaxed);
+            inner.pool.clear();
+            tracing::info!(
+                generation = *generation,
+                "redis connection swapped (topology changed)"
+            );
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %inner.redact(e.to_string()), "topology swap: connect failed; keeping the current connection");
+        }
+        Err(_) => {
+            tracing::warn!("topology swap: connect timed out; keeping the current connection");
         }
     }
 }

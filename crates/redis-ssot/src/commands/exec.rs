@@ -280,7 +280,7 @@ async fn cluster_masters(
 
 /// Runs a non-atomic pipeline on a cluster: as is when it stays on one slot, otherwise one
 /// sub-pipeline per slot, concurrently, with the replies put back in order.
-async fn split_by_slot<T: FromRedisValue>(
+pub(super) async fn split_by_slot<T: FromRedisValue>(
     cluster: redis::cluster_async::ClusterConnection,
     pipe: &redis::Pipeline,
 ) -> redis::RedisResult<T> {

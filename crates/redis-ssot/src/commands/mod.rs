@@ -5,10 +5,12 @@
 //! Keys are checked for size before anything is sent.
 
 mod collections;
+mod durable;
 mod exec;
 mod streams;
 mod strings;
 
+pub use durable::{Durability, DurableWrites};
 pub use exec::ScanStream;
 pub use streams::StreamEntry;
 pub use strings::{SetCondition, SetOptions, Ttl};
