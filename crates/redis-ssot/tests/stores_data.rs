@@ -1,11 +1,23 @@
-//! The per-user client, the caches, analytics and agent state, on a real redis-server.
+//! The per-user client, the caches, analytics and agent state, on a real redis-server and on
+//! a real Redis Cluster: each `on_both_backends!` test runs as `<name>::standalone` and
+//! `<name>::cluster` (see `common/backend.rs`).
+//!
+//! The cluster tests of this binary share one cluster and run concurrently, so each uses its
+//! own user ids, cache namespaces, limiter and analytics keys.
+//!
+//! Standalone only:
+//! - `per_user_concurrency_limit_refuses_with_overloaded_at_once` holds calls in flight by
+//!   pausing the server (SIGSTOP). Pausing a master of the shared cluster would stall every
+//!   other test of the binary, and past `cluster-node-timeout` (1 s) get it marked failed.
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::backend::Fixture;
 use common::{connected_manager, fast_config};
 use redis_ssot::{
     AgentState, AgentStateStore, Analytics, Cache, CacheStats, Error, RedisFactory, RunStatus,
@@ -14,65 +26,57 @@ use redis_ssot::{
 use serde_json::{Value, json};
 use testkit::RedisServer;
 
-fn cli(server: &RedisServer, args: &[&str]) -> String {
-    server.cli(args).unwrap().trim().to_string()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn user_client_names_are_relative_to_the_users_space() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(user_client_names_are_relative_to_the_users_space);
+async fn user_client_names_are_relative_to_the_users_space(fx: &Fixture) {
+    let m = fx.manager();
     let factory = RedisFactory::new(m.clone());
-    let alice = factory.user_client(&UserContext::new("alice").unwrap().with_request_id("r-1"));
-    assert_eq!(alice.request_id(), Some("r-1"));
+    let nora = factory.user_client(&UserContext::new("nora").unwrap().with_request_id("r-1"));
+    assert_eq!(nora.request_id(), Some("r-1"));
 
-    alice.set("greeting", "hi").await.unwrap();
-    alice
-        .set_ex("temp", 1, Duration::from_secs(30))
+    nora.set("greeting", "hi").await.unwrap();
+    nora.set_ex("temp", 1, Duration::from_secs(30))
         .await
         .unwrap();
-    assert!(alice.hset("profile", "lang", "fr").await.unwrap());
-    assert_eq!(alice.lpush("inbox", &["a", "b"]).await.unwrap(), 2);
-    assert_eq!(alice.incr("visits").await.unwrap(), 1);
-    alice
-        .set_json("prefs", &json!({"dark": true}), None)
+    assert!(nora.hset("profile", "lang", "fr").await.unwrap());
+    assert_eq!(nora.lpush("inbox", &["a", "b"]).await.unwrap(), 2);
+    assert_eq!(nora.incr("visits").await.unwrap(), 1);
+    nora.set_json("prefs", &json!({"dark": true}), None)
         .await
         .unwrap();
 
-    assert_eq!(cli(&server, &["GET", "{u:alice}:d:greeting"]), "hi");
+    assert_eq!(fx.cli(&["GET", "{u:nora}:d:greeting"]), "hi");
     assert_eq!(
-        alice.get::<String>("greeting").await.unwrap().as_deref(),
+        nora.get::<String>("greeting").await.unwrap().as_deref(),
         Some("hi")
     );
     assert_eq!(
-        alice
-            .hget::<String>("profile", "lang")
+        nora.hget::<String>("profile", "lang")
             .await
             .unwrap()
             .as_deref(),
         Some("fr")
     );
     assert_eq!(
-        alice.lrange::<String>("inbox", 0, -1).await.unwrap(),
+        nora.lrange::<String>("inbox", 0, -1).await.unwrap(),
         vec!["b", "a"]
     );
     assert_eq!(
-        alice.get_json::<Value>("prefs").await.unwrap(),
+        nora.get_json::<Value>("prefs").await.unwrap(),
         Some(json!({"dark": true}))
     );
     assert_eq!(
-        alice.names().await.unwrap(),
+        nora.names().await.unwrap(),
         vec!["greeting", "inbox", "prefs", "profile", "temp", "visits"]
     );
 
     for bad in ["", "a*", "x?", "[a]", "{u:bob}:d:x", "with space"] {
         assert!(
-            matches!(alice.get::<String>(bad).await, Err(Error::InvalidKey(_))),
+            matches!(nora.get::<String>(bad).await, Err(Error::InvalidKey(_))),
             "{bad:?}"
         );
     }
     assert_eq!(
-        alice.stats(),
+        nora.stats(),
         UserStats {
             ops: 17,
             errors: 6,
@@ -81,14 +85,13 @@ async fn user_client_names_are_relative_to_the_users_space() {
         }
     );
     // Another client of the same user shares the counters.
-    let again = factory.user_client(&UserContext::new("alice").unwrap());
+    let again = factory.user_client(&UserContext::new("nora").unwrap());
     assert_eq!(again.stats().ops, 17);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clear_removes_only_that_users_keys_even_with_glob_characters_in_ids() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(clear_removes_only_that_users_keys_even_with_glob_characters_in_ids);
+async fn clear_removes_only_that_users_keys_even_with_glob_characters_in_ids(fx: &Fixture) {
+    let m = fx.manager();
     let factory = RedisFactory::new(m.clone());
     let ids = ["alice", "alice*", "ali?e", "[a]lice", "alice:x", "alice}"];
     let clients: Vec<_> = ids
@@ -100,14 +103,30 @@ async fn clear_removes_only_that_users_keys_even_with_glob_characters_in_ids() {
             c.set(&format!("k{n}"), n).await.unwrap();
         }
     }
-    m.set("unrelated", "x").await.unwrap();
+    m.set("clear:unrelated", "x").await.unwrap();
 
     assert_eq!(clients[1].clear().await.unwrap(), 30);
     assert!(clients[1].names().await.unwrap().is_empty());
     for (i, c) in clients.iter().enumerate().filter(|(i, _)| *i != 1) {
         assert_eq!(c.names().await.unwrap().len(), 30, "user {:?}", ids[i]);
     }
-    assert_eq!(cli(&server, &["DBSIZE"]), (30 * 5 + 1).to_string());
+    // Seen from the servers, not through the library: exactly the other five users' keys and
+    // the unrelated key are left (and, when the deployment is ours alone, nothing else).
+    let mut expected: BTreeSet<String> = clients
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .flat_map(|(_, c)| (0..30).map(|n| c.key_of(&format!("k{n}")).unwrap()))
+        .collect();
+    expected.insert("clear:unrelated".to_string());
+    let mut present = fx.keys("clear:unrelated");
+    for c in &clients {
+        present.extend(fx.keys(&c.user_id().space_pattern()));
+    }
+    assert_eq!(present, expected);
+    if let Some(all) = fx.whole_keyspace() {
+        assert_eq!(all, expected);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,10 +183,9 @@ async fn per_user_concurrency_limit_refuses_with_overloaded_at_once() {
     assert_eq!(erin.stats().rejected, 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn per_user_ops_per_second_go_through_the_rate_limiter() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(per_user_ops_per_second_go_through_the_rate_limiter);
+async fn per_user_ops_per_second_go_through_the_rate_limiter(fx: &Fixture) {
+    let m = fx.manager();
     let limits = UserLimits {
         max_concurrent: None,
         ops_per_sec: Some(5),
@@ -192,14 +210,13 @@ async fn per_user_ops_per_second_go_through_the_rate_limiter() {
         None,
         "limited calls do not run"
     );
-    assert_eq!(cli(&server, &["GET", "{u:frank}:d:n"]), "5");
+    assert_eq!(fx.cli(&["GET", "{u:frank}:d:n"]), "5");
     assert_eq!(frank.stats().rejected, 4);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cache_round_trips_json_and_counts_hits_misses_and_errors() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(cache_round_trips_json_and_counts_hits_misses_and_errors);
+async fn cache_round_trips_json_and_counts_hits_misses_and_errors(fx: &Fixture) {
+    let m = fx.manager();
     let cache = Cache::new(m.clone(), "profiles").unwrap();
     assert!(matches!(
         Cache::new(m.clone(), "a:b"),
@@ -215,7 +232,7 @@ async fn cache_round_trips_json_and_counts_hits_misses_and_errors() {
         Some(json!({"name": "Ann"}))
     );
     assert_eq!(cache.get::<Value>("u2").await.unwrap(), None);
-    let ttl: u64 = cli(&server, &["TTL", "cache:profiles:u1"]).parse().unwrap();
+    let ttl: u64 = fx.cli(&["TTL", "cache:profiles:u1"]).parse().unwrap();
     assert!((59..=60).contains(&ttl));
 
     cache
@@ -227,9 +244,7 @@ async fn cache_round_trips_json_and_counts_hits_misses_and_errors() {
         vec![Some(1), None, Some(2)]
     );
 
-    server
-        .cli(&["SET", "cache:profiles:bad", "{not json"])
-        .unwrap();
+    assert_eq!(fx.cli(&["SET", "cache:profiles:bad", "{not json"]), "OK");
     assert!(matches!(
         cache.get::<Value>("bad").await,
         Err(Error::Decode(_))
@@ -263,10 +278,9 @@ async fn cache_round_trips_json_and_counts_hits_misses_and_errors() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_concurrent_misses_compute_once() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(fifty_concurrent_misses_compute_once);
+async fn fifty_concurrent_misses_compute_once(fx: &Fixture) {
+    let m = fx.manager();
     let cache = Cache::new(m.clone(), "reports").unwrap();
     let computed = Arc::new(AtomicUsize::new(0));
 
@@ -297,10 +311,9 @@ async fn fifty_concurrent_misses_compute_once() {
     assert_eq!(again, vec![1, 2, 3]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalidate_namespace_leaves_other_namespaces_alone() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(invalidate_namespace_leaves_other_namespaces_alone);
+async fn invalidate_namespace_leaves_other_namespaces_alone(fx: &Fixture) {
+    let m = fx.manager();
     let a = Cache::new(m.clone(), "a").unwrap();
     let ab = Cache::new(m.clone(), "ab").unwrap();
     for i in 0..700 {
@@ -314,10 +327,9 @@ async fn invalidate_namespace_leaves_other_namespaces_alone() {
     assert_eq!(ab.get::<i32>("k").await.unwrap(), Some(1));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn user_data_and_permission_caches_hold_entries_for_thirty_minutes() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(user_data_and_permission_caches_hold_entries_for_thirty_minutes);
+async fn user_data_and_permission_caches_hold_entries_for_thirty_minutes(fx: &Fixture) {
+    let m = fx.manager();
     let data = UserCache::user_data(m.clone()).unwrap();
     let perms = UserCache::permissions(m.clone()).unwrap();
     let user = UserId::new("gus:1").unwrap();
@@ -328,7 +340,8 @@ async fn user_data_and_permission_caches_hold_entries_for_thirty_minutes() {
         perms.get::<Vec<String>>(&user).await.unwrap(),
         Some(vec!["read".into()])
     );
-    let ttl: u64 = cli(&server, &["TTL", "cache:permissions:gus%3A1"])
+    let ttl: u64 = fx
+        .cli(&["TTL", "cache:permissions:gus%3A1"])
         .parse()
         .unwrap();
     assert!((1799..=1800).contains(&ttl), "{ttl}");
@@ -340,10 +353,9 @@ async fn user_data_and_permission_caches_hold_entries_for_thirty_minutes() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn analytics_events_are_capped_expiring_and_paginated_newest_first() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(analytics_events_are_capped_expiring_and_paginated_newest_first);
+async fn analytics_events_are_capped_expiring_and_paginated_newest_first(fx: &Fixture) {
+    let m = fx.manager();
     let analytics = Analytics::new(m.clone())
         .with_event_cap(5)
         .with_event_ttl(Duration::from_secs(3600));
@@ -363,7 +375,8 @@ async fn analytics_events_are_capped_expiring_and_paginated_newest_first() {
             .unwrap(),
         Some(json!({"users": 3}))
     );
-    let ttl: u64 = cli(&server, &["TTL", "analytics:dashboard:daily"])
+    let ttl: u64 = fx
+        .cli(&["TTL", "analytics:dashboard:daily"])
         .parse()
         .unwrap();
     assert!((119..=120).contains(&ttl));
@@ -395,7 +408,8 @@ async fn analytics_events_are_capped_expiring_and_paginated_newest_first() {
         .unwrap();
     assert_eq!(page0, vec![json!({"i": 7}), json!({"i": 6})]);
     assert_eq!(page2, vec![json!({"i": 3})]);
-    let ttl: u64 = cli(&server, &["TTL", "analytics:events:logins:2025-01-02"])
+    let ttl: u64 = fx
+        .cli(&["TTL", "analytics:events:logins:2025-01-02"])
         .parse()
         .unwrap();
     assert!((3599..=3600).contains(&ttl));
@@ -408,103 +422,95 @@ async fn analytics_events_are_capped_expiring_and_paginated_newest_first() {
     assert_eq!(analytics.event_count("logins", &today).await.unwrap(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn agent_state_lifecycle_with_compare_and_set() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(agent_state_lifecycle_with_compare_and_set);
+async fn agent_state_lifecycle_with_compare_and_set(fx: &Fixture) {
+    let m = fx.manager();
     let store = AgentStateStore::new(m.clone());
-    let alice = UserId::new("alice").unwrap();
-    let bob = UserId::new("bob").unwrap();
+    let ada = UserId::new("ada").unwrap();
+    let ben = UserId::new("ben").unwrap();
 
-    let fresh = AgentState::new("run-1", alice.clone(), "t-1", json!({"step": 0}));
-    let v1 = store.save(&alice, &fresh).await.unwrap();
+    let fresh = AgentState::new("run-1", ada.clone(), "t-1", json!({"step": 0}));
+    let v1 = store.save(&ada, &fresh).await.unwrap();
     assert_eq!(v1.version, 1);
     assert!(v1.created_at_ms > 0 && v1.updated_at_ms == v1.created_at_ms);
-    assert_eq!(store.load(&alice, "run-1").await.unwrap(), v1);
-    let ttl: u64 = cli(&server, &["TTL", "{u:alice}:run:run-1"])
-        .parse()
-        .unwrap();
+    assert_eq!(store.load(&ada, "run-1").await.unwrap(), v1);
+    let ttl: u64 = fx.cli(&["TTL", "{u:ada}:run:run-1"]).parse().unwrap();
     assert!((86_399..=86_400).contains(&ttl));
     assert_eq!(
-        store
-            .thread_context(&alice, "t-1")
-            .await
-            .unwrap()
-            .as_deref(),
+        store.thread_context(&ada, "t-1").await.unwrap().as_deref(),
         Some("run-1")
     );
     assert!(matches!(
-        store.save(&alice, &fresh).await,
+        store.save(&ada, &fresh).await,
         Err(Error::Conflict(_))
     ));
 
-    // Bob can neither read, overwrite nor delete Alice's run.
+    // Ben can neither read, overwrite nor delete Ada's run.
     assert!(matches!(
-        store.load(&bob, "run-1").await,
+        store.load(&ben, "run-1").await,
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
-        store.save(&bob, &v1).await,
+        store.save(&ben, &v1).await,
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
-        store.delete(&bob, "run-1").await,
+        store.delete(&ben, "run-1").await,
         Err(Error::NotFound(_))
     ));
 
     let mut running = v1.clone();
     running.status = RunStatus::Running;
     running.data = json!({"step": 1});
-    let v2 = store.save(&alice, &running).await.unwrap();
+    let v2 = store.save(&ada, &running).await.unwrap();
     assert_eq!(v2.version, 2);
     // A writer still holding version 1 loses.
-    match store.save(&alice, &running).await {
+    match store.save(&ada, &running).await {
         Err(Error::Conflict(msg)) => assert!(msg.contains("stored version is 2"), "{msg}"),
         other => panic!("expected Conflict, got {other:?}"),
     }
     assert!(matches!(
         store
-            .update_status(&alice, "run-1", 1, RunStatus::Completed)
+            .update_status(&ada, "run-1", 1, RunStatus::Completed)
             .await,
         Err(Error::Conflict(_))
     ));
     let done = store
-        .update_status(&alice, "run-1", 2, RunStatus::Completed)
+        .update_status(&ada, "run-1", 2, RunStatus::Completed)
         .await
         .unwrap();
     assert_eq!((done.version, done.status), (3, RunStatus::Completed));
     assert_eq!(
-        store.load(&alice, "run-1").await.unwrap().data,
+        store.load(&ada, "run-1").await.unwrap().data,
         json!({"step": 1})
     );
 
     let mut moved = done.clone();
     moved.thread_id = "t-2".into();
     assert!(matches!(
-        store.save(&alice, &moved).await,
+        store.save(&ada, &moved).await,
         Err(Error::Conflict(_))
     ));
 
-    store.delete(&alice, "run-1").await.unwrap();
+    store.delete(&ada, "run-1").await.unwrap();
     assert!(matches!(
-        store.load(&alice, "run-1").await,
+        store.load(&ada, "run-1").await,
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
-        store.delete(&alice, "run-1").await,
+        store.delete(&ada, "run-1").await,
         Err(Error::NotFound(_))
     ));
-    assert_eq!(store.thread_context(&alice, "t-1").await.unwrap(), None);
+    assert_eq!(store.thread_context(&ada, "t-1").await.unwrap(), None);
     assert!(matches!(
-        store.load(&alice, "run:*").await,
+        store.load(&ada, "run:*").await,
         Err(Error::InvalidKey(_))
     ));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_writers_from_one_version_have_exactly_one_winner() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(concurrent_writers_from_one_version_have_exactly_one_winner);
+async fn concurrent_writers_from_one_version_have_exactly_one_winner(fx: &Fixture) {
+    let m = fx.manager();
     let store = AgentStateStore::new(m.clone());
     let user = UserId::new("hal").unwrap();
     let v1 = store
@@ -533,10 +539,9 @@ async fn concurrent_writers_from_one_version_have_exactly_one_winner() {
     assert_eq!(wins, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thread_history_appends_atomically_is_capped_and_reads_without_changing() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(thread_history_appends_atomically_is_capped_and_reads_without_changing);
+async fn thread_history_appends_atomically_is_capped_and_reads_without_changing(fx: &Fixture) {
+    let m = fx.manager();
     let store = AgentStateStore::new(m.clone()).with_history_cap(30);
     let user = UserId::new("ivy").unwrap();
 

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use redis_ssot::{Config, RedisManager};
 
+pub mod backend;
+
 /// A config with short timeouts so fault tests finish quickly.
 pub fn fast_config(url: &str) -> Config {
     let mut c = Config::from_url(url).expect("test url parses");
