@@ -1,10 +1,22 @@
-//! Sessions, the token blacklist and the rate limiter, on a real redis-server.
+//! Sessions, the token blacklist and the rate limiter, on a real redis-server and on a real
+//! Redis Cluster: each `on_both_backends!` test runs as `<name>::standalone` and
+//! `<name>::cluster` (see `common/backend.rs`).
+//!
+//! The cluster tests of this binary share one cluster and run concurrently, so each uses its
+//! own user ids, tokens and limiter keys.
+//!
+//! Standalone only:
+//! - `blacklist_and_limiter_fail_closed_during_an_outage_unless_configured_open` makes the
+//!   outage by pausing the server (SIGSTOP). Pausing a master of the shared cluster would stall
+//!   every other test of the binary, and past `cluster-node-timeout` (1 s) get it marked
+//!   failed.
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use common::backend::Fixture;
 use common::{connected_manager, fast_config};
 use redis_ssot::{
     Error, FailMode, RateLimiter, SessionStore, SessionToken, TokenBlacklist, UserId, keys,
@@ -12,24 +24,14 @@ use redis_ssot::{
 use serde_json::json;
 use testkit::RedisServer;
 
-fn all_keys(server: &RedisServer) -> Vec<String> {
-    // KEYS is fine in a test against a private server; the library never uses it.
-    let out = server.cli(&["KEYS", "*"]).unwrap();
-    out.lines()
-        .map(str::to_string)
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn session_round_trip_stores_only_the_token_hash() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(session_round_trip_stores_only_the_token_hash);
+async fn session_round_trip_stores_only_the_token_hash(fx: &Fixture) {
+    let m = fx.manager();
     let sessions = SessionStore::new(m.clone());
-    let alice = UserId::new("alice").unwrap();
+    let rita = UserId::new("rita").unwrap();
 
     let (token, created) = sessions
-        .create(&alice, json!({"role": "admin"}))
+        .create(&rita, json!({"role": "admin"}))
         .await
         .unwrap();
     assert_eq!(token.as_str().len(), 64);
@@ -37,15 +39,13 @@ async fn session_round_trip_stores_only_the_token_hash() {
     assert_eq!(created.expires_at_ms - created.created_at_ms, 3_600_000);
     assert_eq!(format!("{token:?}"), "SessionToken(***)");
 
-    let stored = all_keys(&server);
+    let stored = fx.keys("*");
     assert!(
         stored.contains(&format!("session:{}", created.id)),
         "{stored:?}"
     );
     assert!(stored.iter().all(|k| !k.contains(token.as_str())));
-    let raw = server
-        .cli(&["GET", &format!("session:{}", created.id)])
-        .unwrap();
+    let raw = fx.cli(&["GET", &format!("session:{}", created.id)]);
     assert!(!raw.contains(token.as_str()), "token stored raw: {raw}");
 
     let parsed = SessionToken::parse(token.as_str()).unwrap();
@@ -60,7 +60,7 @@ async fn session_round_trip_stores_only_the_token_hash() {
     assert!(!sessions.delete(&token).await.unwrap());
     assert_eq!(sessions.get(&token).await.unwrap(), None);
     assert_eq!(sessions.touch(&token).await.unwrap(), None);
-    assert!(sessions.list_sessions(&alice).await.unwrap().is_empty());
+    assert!(sessions.list_sessions(&rita).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,10 +73,9 @@ async fn malformed_session_tokens_are_invalid_keys() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn list_and_revoke_all_touch_only_the_given_user() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(list_and_revoke_all_touch_only_the_given_user);
+async fn list_and_revoke_all_touch_only_the_given_user(fx: &Fixture) {
+    let m = fx.manager();
     let sessions = SessionStore::new(m.clone());
     let alice = UserId::new("alice").unwrap();
     let bob = UserId::new("bob").unwrap();
@@ -122,33 +121,26 @@ async fn list_and_revoke_all_touch_only_the_given_user() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expired_sessions_leave_the_index_and_the_index_expires_with_them() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(expired_sessions_leave_the_index_and_the_index_expires_with_them);
+async fn expired_sessions_leave_the_index_and_the_index_expires_with_them(fx: &Fixture) {
+    let m = fx.manager();
     let sessions = SessionStore::new(m.clone()).with_ttl(Duration::from_millis(300));
     let carol = UserId::new("carol").unwrap();
     let (token, _) = sessions.create(&carol, json!(null)).await.unwrap();
 
     let index = keys::session_index(&carol);
-    let pttl: i64 = server
-        .cli(&["PTTL", &index])
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pttl: i64 = fx.cli(&["PTTL", &index]).parse().unwrap();
     assert!(pttl > 0 && pttl <= 300 + 60_000, "index pttl {pttl}");
 
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(sessions.get(&token).await.unwrap(), None);
     assert!(sessions.list_sessions(&carol).await.unwrap().is_empty());
-    assert_eq!(server.cli(&["EXISTS", &index]).unwrap().trim(), "0");
+    assert_eq!(fx.cli(&["EXISTS", &index]), "0");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blacklist_keeps_a_hashed_entry_for_the_remaining_lifetime() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(blacklist_keeps_a_hashed_entry_for_the_remaining_lifetime);
+async fn blacklist_keeps_a_hashed_entry_for_the_remaining_lifetime(fx: &Fixture) {
+    let m = fx.manager();
     let blacklist = TokenBlacklist::new(m.clone());
     assert_eq!(blacklist.fail_mode(), FailMode::Closed);
     let token = "eyJhbGciOiJIUzI1NiJ9.payload.sig";
@@ -161,16 +153,15 @@ async fn blacklist_keeps_a_hashed_entry_for_the_remaining_lifetime() {
     assert!(blacklist.is_revoked(token).await.unwrap());
     assert!(!blacklist.is_revoked("other").await.unwrap());
 
-    assert_eq!(
-        all_keys(&server),
-        vec![format!("blacklist:{}", keys::sha256_hex(token))]
-    );
-    let ttl: i64 = server
-        .cli(&["TTL", &keys::blacklist(token)])
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    // One entry, named by the token's hash (no other cluster test of this binary revokes a
+    // token), and no key anywhere holds the token itself.
+    let entry = BTreeSet::from([format!("blacklist:{}", keys::sha256_hex(token))]);
+    assert_eq!(fx.keys("blacklist:*"), entry);
+    assert!(fx.keys("*").iter().all(|k| !k.contains(token)));
+    if let Some(all) = fx.whole_keyspace() {
+        assert_eq!(all, entry);
+    }
+    let ttl: i64 = fx.cli(&["TTL", &keys::blacklist(token)]).parse().unwrap();
     assert!((89..=90).contains(&ttl), "ttl {ttl}");
 
     blacklist.revoke("expired", Duration::ZERO).await.unwrap();
@@ -217,10 +208,9 @@ async fn blacklist_and_limiter_fail_closed_during_an_outage_unless_configured_op
     assert!(closed.is_revoked("t").await.unwrap());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_hundred_concurrent_callers_against_a_limit_of_ten_get_exactly_ten() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(one_hundred_concurrent_callers_against_a_limit_of_ten_get_exactly_ten);
+async fn one_hundred_concurrent_callers_against_a_limit_of_ten_get_exactly_ten(fx: &Fixture) {
+    let m = fx.manager();
     let limiter = RateLimiter::new(m.clone());
 
     let mut tasks = Vec::new();
@@ -248,19 +238,12 @@ async fn one_hundred_concurrent_callers_against_a_limit_of_ten_get_exactly_ten()
     assert_eq!(allowed_remaining, (0..10).collect::<BTreeSet<u32>>());
     assert_eq!(denied, 90);
     // A refused call is not counted: the log holds exactly the ten admitted calls.
-    assert_eq!(
-        server
-            .cli(&["ZCARD", "ratelimit:login:203.0.113.7"])
-            .unwrap()
-            .trim(),
-        "10"
-    );
+    assert_eq!(fx.cli(&["ZCARD", "ratelimit:login:203.0.113.7"]), "10");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_window_slides_and_admits_again_after_retry_after() {
-    let server = RedisServer::start().unwrap();
-    let m = connected_manager(fast_config(&server.url())).await;
+on_both_backends!(the_window_slides_and_admits_again_after_retry_after);
+async fn the_window_slides_and_admits_again_after_retry_after(fx: &Fixture) {
+    let m = fx.manager();
     let limiter = RateLimiter::new(m.clone());
     let window = Duration::from_millis(300);
 
