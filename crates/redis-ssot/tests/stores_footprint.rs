@@ -1,6 +1,11 @@
 //! 100,000 user clients share one connection; what one client costs in memory.
 //!
 //! This binary installs a counting global allocator, so it holds only this test.
+//!
+//! Standalone only: the test counts the server's clients (`CLIENT LIST` of one server) and
+//! the manager's opened connections, which on a cluster are one per node and grow with
+//! topology refreshes; and a cluster's background connection tasks would allocate while the
+//! global counter measures the clients. What a client costs does not depend on the backend.
 
 mod common;
 
