@@ -2,10 +2,10 @@
 //!
 //! This binary installs a counting global allocator, so it holds only this test.
 //!
-//! Standalone only: the test counts the server's clients (`CLIENT LIST` of one server) and
-//! the manager's opened connections, which on a cluster are one per node and grow with
-//! topology refreshes; and a cluster's background connection tasks would allocate while the
-//! global counter measures the clients. What a client costs does not depend on the backend.
+//! Standalone only: the test counts one server's clients (`CLIENT LIST`) and expects exactly
+//! one opened connection, while a cluster connection holds one per node; and the cluster
+//! client's background tasks would allocate while the process-wide counter measures the user
+//! clients. What a user client costs does not depend on the backend.
 
 mod common;
 
