@@ -31,7 +31,7 @@ pub enum Backend {
 }
 
 enum Target {
-    Standalone(RedisServer),
+    Standalone(Box<RedisServer>),
     Cluster(&'static RedisCluster),
 }
 
@@ -52,7 +52,9 @@ impl Fixture {
     /// [`fast_config`].
     pub async fn start(backend: Backend) -> Fixture {
         let target = match backend {
-            Backend::Standalone => Target::Standalone(RedisServer::start().expect("server starts")),
+            Backend::Standalone => {
+                Target::Standalone(Box::new(RedisServer::start().expect("server starts")))
+            }
             Backend::Cluster => Target::Cluster(
                 tokio::task::spawn_blocking(shared_cluster)
                     .await
