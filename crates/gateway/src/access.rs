@@ -189,13 +189,23 @@ impl RunStates {
     /// Records that `run` is running; returns the saved state for [`RunStates::finish`].
     /// Best effort: run state is for observers, delivery does not depend on it.
     pub async fn start(&self, uid: &UserId, run: &RunRef) -> Option<AgentState> {
+        self.save_new(uid, run, RunStatus::Running).await
+    }
+
+    /// Records how a run that was never saved as running ended (it finished before its
+    /// events were first appended): one save instead of "running" and then the outcome.
+    pub async fn finished(&self, uid: &UserId, run: &RunRef, ok: bool) {
+        self.save_new(uid, run, outcome(ok)).await;
+    }
+
+    async fn save_new(&self, uid: &UserId, run: &RunRef, status: RunStatus) -> Option<AgentState> {
         let mut state = AgentState::new(
             run.run_id.clone(),
             uid.clone(),
             run.thread_id.clone(),
             json!({ "agent": run.agent_name }),
         );
-        state.status = RunStatus::Running;
+        state.status = status;
         match self.store.save(uid, &state).await {
             Ok(saved) => Some(saved),
             Err(e) => {
@@ -208,15 +218,19 @@ impl RunStates {
     /// Records how `run` ended: saves `saved` (what [`RunStates::start`] returned) with the
     /// new status, compare-and-set on its version, so it is one script call rather than a
     /// load and a save, with the same conflict check.
-    pub async fn finish(&self, uid: &UserId, run: &RunRef, saved: Option<AgentState>, ok: bool) {
-        let Some(mut state) = saved else { return };
-        state.status = if ok {
-            RunStatus::Completed
-        } else {
-            RunStatus::Failed
-        };
+    pub async fn finish(&self, uid: &UserId, run: &RunRef, saved: AgentState, ok: bool) {
+        let mut state = saved;
+        state.status = outcome(ok);
         if let Err(e) = self.store.save(uid, &state).await {
             tracing::warn!(run_id = %run.run_id, error = %e, "run state not updated");
         }
+    }
+}
+
+fn outcome(ok: bool) -> RunStatus {
+    if ok {
+        RunStatus::Completed
+    } else {
+        RunStatus::Failed
     }
 }

@@ -10,7 +10,9 @@
 //!
 //! Why a script: the epoch, both XADDs, the thread index, the dedupe record and the
 //! notification must happen together, and the events a run has ready are written by one call
-//! (one round trip, one notification) rather than one call each. The dedupe record (`run:<id>` → seq → stream id) makes a
+//! (one round trip, one notification) rather than one call each. The script reads the dedupe
+//! record with one HMGET and writes it with one HSET: its cost is mostly per `redis.call`,
+//! and Redis runs it on the one thread every other command waits for. The dedupe record (`run:<id>` → seq → stream id) makes a
 //! retried append idempotent: during an outage a write can time out on our side and still be
 //! executed later by the server (a paused server reads its socket when it resumes).
 //!
@@ -35,23 +37,30 @@ use crate::notice;
 const APPEND: &str = r#"
 local n = #ARGV - 7
 local first = tonumber(ARGV[6])
-local ids = {}
+local seqs = {}
+for i = 1, n do seqs[i] = first + i - 1 end
+local ids = redis.call('HMGET', KEYS[6], unpack(seqs))
 local missing = 0
 for i = 1, n do
-  ids[i] = redis.call('HGET', KEYS[6], tostring(first + i - 1))
   if not ids[i] then missing = missing + 1 end
 end
 if missing == 0 then
   return {redis.call('GET', KEYS[3]) or '', unpack(ids)}
 end
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[3]) == 0 then
-  redis.call('SET', KEYS[3], ARGV[3])
-end
 local epoch = redis.call('GET', KEYS[3])
 local prev = ''
 local tail = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if tail[1] then prev = tail[1][1] end
+if tail[1] then
+  prev = tail[1][1]
+elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  epoch = false
+end
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[3], epoch)
+end
 local note = {'b:', epoch, '\n', prev}
+local written = {}
 local newest
 for i = 1, n do
   if not ids[i] then
@@ -61,13 +70,15 @@ for i = 1, n do
     if type(same) == 'table' and same.err then
       redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', e)
     end
-    redis.call('HSET', KEYS[6], tostring(first + i - 1), id)
+    written[#written + 1] = seqs[i]
+    written[#written + 1] = id
     ids[i] = id
     newest = id
     note[#note + 1] = '\n' .. id .. '\n'
     note[#note + 1] = e
   end
 end
+redis.call('HSET', KEYS[6], unpack(written))
 redis.call('ZADD', KEYS[4], tonumber(string.match(newest, '^(%d+)')), ARGV[4])
 redis.call('HSETNX', KEYS[5], ARGV[4], ARGV[5])
 redis.call('PEXPIRE', KEYS[6], 86400000)
@@ -405,5 +416,49 @@ fn stream_info_id(v: &Value, name: &str) -> Option<EventId> {
             .and_then(|(_, v)| text(v))
             .and_then(|s| EventId::parse(&s)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{EventKind, RunRef};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_retried_append_returns_the_first_ids_and_writes_only_what_is_new() {
+        let server = testkit::RedisServer::start().expect("redis-server starts");
+        let config = redis_ssot::Config::from_url(&server.url()).expect("url parses");
+        let manager = RedisManager::connect(config).expect("valid config");
+        manager
+            .wait_ready(Duration::from_secs(5))
+            .await
+            .expect("ready");
+        let log = EventLog::new(manager, 1000, 1000);
+        let run = RunRef {
+            user_id: "alice".into(),
+            thread_id: "t1".into(),
+            run_id: "r1".into(),
+            agent_name: "demo".into(),
+        };
+        let events: Vec<Event> = [EventKind::UserMessage, EventKind::AgentStarted]
+            .into_iter()
+            .map(|k| run.event(k))
+            .collect();
+        let first = log.append_all(&events, 0).await.expect("append");
+        let again = log.append_all(&events, 0).await.expect("retried append");
+        assert_eq!(again, first);
+
+        // A retry that overlaps the stored events and adds one more writes only the new one.
+        let mut more = events.clone();
+        more.push(run.event(EventKind::AgentCompleted));
+        let third = log.append_all(&more, 0).await.expect("overlapping append");
+        assert_eq!(third[..2], first[..]);
+        let user = UserId::new("alice").expect("valid user");
+        let stored = log.read_after(&user, None, 100).await.expect("read");
+        let ids: Vec<&str> = stored.iter().map(|e| e.event_id.as_str()).collect();
+        let expected: Vec<&str> = third.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, expected);
+        assert_eq!(stored[2].kind, EventKind::AgentCompleted);
     }
 }

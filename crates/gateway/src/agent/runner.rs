@@ -11,6 +11,7 @@
 //! previous append returned. Nothing waits to fill a batch, so batching adds no latency; it
 //! only turns six round trips and six notifications per demo run into two.
 
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -57,12 +58,15 @@ pub fn spawn(app: AppState, req: RunRequest, control: ControlSender) -> String {
             control,
             seq: 0,
             told_unavailable: false,
-            state: None,
+            record: Record::NotYet,
         };
         let outcome = execute(&app, &req, &mut writer).await;
-        app.run_states()
-            .finish(&req.uid, &run, writer.state.take(), outcome.is_ok())
-            .await;
+        let ok = outcome.is_ok();
+        match std::mem::replace(&mut writer.record, Record::Failed) {
+            Record::NotYet => app.run_states().finished(&req.uid, &run, ok).await,
+            Record::Saved(state) => app.run_states().finish(&req.uid, &run, state, ok).await,
+            Record::Failed => {}
+        }
         if let Err(message) = outcome {
             tracing::warn!(run_id = %run.run_id, %message, "run failed");
             let _ = writer
@@ -88,17 +92,36 @@ async fn execute(app: &AppState, req: &RunRequest, w: &mut Writer) -> Result<(),
         text: req.text.clone(),
         history,
     };
-    let mut work = tokio::spawn(app.agent().run(input, tx));
-
     let mut first = w.run.event(EventKind::UserMessage);
     first.text = Some(req.text.clone());
     let mut ready = vec![first, w.run.event(EventKind::AgentStarted)];
+
+    // Poll the agent once here before spawning it: an agent that finishes without waiting
+    // (the demo agent always does) then has all its events in one append, one notification
+    // and one run-state save, instead of two appends and a "running" save that is
+    // overwritten a moment later. An agent that does wait is spawned and runs concurrently
+    // with the first append, as before.
+    let mut agent = app.agent().run(input, tx);
+    if let Poll::Ready(result) = futures_util::poll!(agent.as_mut()) {
+        while let Ok(step) = rx.try_recv() {
+            ready.push(step_event(&w.run, step));
+        }
+        ready.push(final_event(&w.run, result));
+        return w.append_all(ready).await;
+    }
+    let mut work = tokio::spawn(agent);
+    while let Ok(step) = rx.try_recv() {
+        ready.push(step_event(&w.run, step));
+    }
     let run = w.run.clone();
     let (appended, state) = tokio::join!(
         w.append_all(std::mem::take(&mut ready)),
         app.run_states().start(&req.uid, &run)
     );
-    w.state = state;
+    w.record = match state {
+        Some(saved) => Record::Saved(saved),
+        None => Record::Failed,
+    };
     appended?;
 
     // Append whatever the agent has ready in one call; wait only when nothing is.
@@ -123,13 +146,18 @@ async fn execute(app: &AppState, req: &RunRequest, w: &mut Writer) -> Result<(),
         ready.push(step_event(&w.run, step));
     }
     let result = joined.map_err(|e| format!("agent task failed: {e}"))?;
-    let mut last = w.run.event(match result {
+    ready.push(final_event(&w.run, result));
+    w.append_all(ready).await
+}
+
+/// `agent_completed` with the reply, or `agent_failed` with the agent's error.
+fn final_event(run: &RunRef, result: Result<String, String>) -> Event {
+    let mut last = run.event(match result {
         Ok(_) => EventKind::AgentCompleted,
         Err(_) => EventKind::AgentFailed,
     });
     last.text = Some(result.unwrap_or_else(|e| e));
-    ready.push(last);
-    w.append_all(ready).await
+    last
 }
 
 fn step_event(run: &RunRef, step: Step) -> Event {
@@ -162,8 +190,18 @@ struct Writer {
     control: ControlSender,
     seq: u32,
     told_unavailable: bool,
-    /// The run's saved state, for recording how it ended.
-    state: Option<AgentState>,
+    /// What the run state store holds for the run so far.
+    record: Record,
+}
+
+/// The run's state in `AgentStateStore`, for recording how it ended.
+enum Record {
+    /// Nothing saved yet: the run ended before its first append (one save, of the outcome).
+    NotYet,
+    /// Saved as running; the outcome is saved over it (compare-and-set on its version).
+    Saved(AgentState),
+    /// The "running" save failed; the outcome is not recorded either (best effort).
+    Failed,
 }
 
 impl Writer {
