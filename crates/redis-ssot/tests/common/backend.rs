@@ -1,7 +1,7 @@
 //! One store test, two backends: a private standalone server or the binary's shared cluster.
 //!
 //! [`Fixture`] hands a test a connected [`RedisManager`] and a way to look at the server
-//! behind it (`redis-cli` on the node that owns a key, `KEYS` on every master). The
+//! behind it (`redis-cli` on the node that owns a key, `--scan` on every master). The
 //! [`on_both_backends!`](crate::on_both_backends) macro turns one `async fn name(fx: &Fixture)`
 //! into two `#[tokio::test]`s, `name::standalone` and `name::cluster`.
 //!
@@ -102,8 +102,7 @@ impl Fixture {
             .to_string()
     }
 
-    /// Every key matching `pattern` (`KEYS`, on the server or on every master). `KEYS` is
-    /// fine against a test deployment; the library never uses it.
+    /// Every key matching `pattern` (`redis-cli --scan`, on the server or on every master).
     pub fn keys(&self, pattern: &str) -> BTreeSet<String> {
         let servers: Vec<&RedisServer> = match &self.target {
             Target::Standalone(server) => vec![server],
@@ -117,8 +116,8 @@ impl Fixture {
         servers
             .into_iter()
             .flat_map(|s| {
-                s.cli(&["KEYS", pattern])
-                    .expect("KEYS")
+                s.cli(&["--scan", "--pattern", pattern])
+                    .expect("SCAN")
                     .lines()
                     .filter(|l| !l.is_empty())
                     .map(str::to_string)
