@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/redis-ssot
 
-.PHONY: deps deps-browser build run status test lint fmt bench bench-stores bench-gateway garden
+.PHONY: deps deps-browser build run status test lint fmt bench bench-stores bench-gateway bench-cluster garden
 
 deps:
 	@./scripts/install-deps.sh
@@ -40,6 +40,10 @@ bench-stores: deps build
 	$(BIN) bench --workload sessions
 	$(BIN) bench --workload cache
 	$(BIN) bench --workload ratelimit
+
+## The kv bench on a 3-master loopback cluster, a standalone server beside it in the same run.
+bench-cluster: deps build
+	./scripts/bench-cluster.sh --clients 256
 
 bench-gateway: deps build
 	$(BIN) bench gateway --users 1000 --messages 10

@@ -11,8 +11,7 @@
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use redis::aio::MultiplexedConnection;
-use redis_ssot::{Config, RedisManager};
+use redis_ssot::{Config, Conn, RedisManager, ServerAddr, Topology};
 use serde::Serialize;
 
 use crate::embedded::Listen;
@@ -90,12 +89,17 @@ pub struct BenchReport {
     pub socket: String,
     /// Where Redis was (credentials redacted).
     pub target: String,
+    /// For a cluster target: the same benchmark on an embedded standalone server, in the same
+    /// run, so the cluster's cost can be read off beside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standalone: Option<Box<BenchReport>>,
 }
 
 #[derive(Clone)]
 enum Mode {
     Manager(RedisManager),
-    Raw(MultiplexedConnection),
+    /// A plain redis-rs connection: multiplexed for one server, cluster-async for a cluster.
+    Raw(Conn),
 }
 
 /// Runs the benchmark and prints the report.
@@ -108,7 +112,6 @@ pub async fn run(args: BenchArgs) -> Result<i32, String> {
     }
     let target = RedisTarget::resolve(args.redis_url.clone(), Listen::Tcp, None)?;
     let config = Config::from_url(target.url()).map_err(|e| e.to_string())?;
-    let redacted = config.redacted_url();
     let manager = RedisManager::connect(config).map_err(|e| e.to_string())?;
     manager
         .wait_ready(Duration::from_secs(10))
@@ -138,15 +141,69 @@ pub async fn run(args: BenchArgs) -> Result<i32, String> {
         manager.shutdown(Duration::from_secs(1)).await;
         return Ok(0);
     }
-    // The baseline: redis-rs defaults, as a user of the plain library would have them.
-    let raw = redis::Client::open(target.url())
-        .map_err(|e| e.to_string())?
-        .get_multiplexed_async_connection()
-        .await
-        .map_err(|e| e.to_string())?;
+    let only = args.only.as_deref();
+    let Some(mut report) = bench_kv(&target, manager, &args, only).await? else {
+        return Ok(0);
+    };
+    if matches!(Config::from_url(target.url()), Ok(c) if matches!(c.topology, Topology::Cluster(_)))
+    {
+        // The standalone figure beside the cluster's, in the same run.
+        let local = RedisTarget::resolve(None, Listen::Tcp, None)?;
+        let config = Config::from_url(local.url()).map_err(|e| e.to_string())?;
+        let manager = RedisManager::connect(config).map_err(|e| e.to_string())?;
+        manager
+            .wait_ready(Duration::from_secs(10))
+            .await
+            .map_err(|e| e.to_string())?;
+        report.standalone = bench_kv(&local, manager, &args, None).await?.map(Box::new);
+    }
+    print_report(&report, args.json)?;
+    Ok(0)
+}
+
+/// A raw redis-rs connection to `url`, with redis-rs defaults, as a user of the plain library
+/// would have it.
+async fn raw_connection(url: &str) -> Result<Conn, String> {
+    let config = Config::from_url(url).map_err(|e| e.to_string())?;
+    match &config.topology {
+        Topology::Cluster(nodes) => {
+            let urls: Vec<String> = nodes
+                .iter()
+                .map(|n| match n {
+                    ServerAddr::Tcp { host, port } => Ok(format!("redis://{host}:{port}")),
+                    ServerAddr::Unix(_) => Err("cluster nodes are TCP addresses".to_string()),
+                })
+                .collect::<Result<_, _>>()?;
+            let client = redis::cluster::ClusterClient::new(urls).map_err(|e| e.to_string())?;
+            let conn = client
+                .get_async_connection()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Conn::Cluster(conn))
+        }
+        _ => {
+            let conn = redis::Client::open(url)
+                .map_err(|e| e.to_string())?
+                .get_multiplexed_async_connection()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Conn::Single(conn))
+        }
+    }
+}
+
+/// The kv benchmark (raw against manager) on one target. `None` when `only` ran one mode.
+async fn bench_kv(
+    target: &RedisTarget,
+    manager: RedisManager,
+    args: &BenchArgs,
+    only: Option<&str>,
+) -> Result<Option<BenchReport>, String> {
+    let redacted = manager.config().redacted_url();
+    let raw = raw_connection(target.url()).await?;
     let modes = [Mode::Raw(raw), Mode::Manager(manager.clone())];
-    if let Some(only) = &args.only {
-        let mode = match only.as_str() {
+    if let Some(only) = only {
+        let mode = match only {
             "raw" => &modes[0],
             "manager" => &modes[1],
             other => return Err(format!("--only takes raw or manager, not {other:?}")),
@@ -156,7 +213,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, String> {
             "{only}: {rate:.0} ops/s p50 {} µs",
             hist.value_at_quantile(0.5)
         );
-        return Ok(0);
+        return Ok(None);
     }
 
     // Warm-up: connections, allocator, script caches.
@@ -180,19 +237,20 @@ pub async fn run(args: BenchArgs) -> Result<i32, String> {
         p999_us: hists[i].value_at_quantile(0.999),
     };
     let (raw_r, mgr_r) = (report_of(0), report_of(1));
-    let report = BenchReport {
+    manager.shutdown(Duration::from_secs(1)).await;
+    Ok(Some(BenchReport {
         clients: args.clients,
         ops: args.ops,
         rounds: args.rounds,
         ratio: mgr_r.ops_per_sec / raw_r.ops_per_sec,
         manager: mgr_r,
         raw: raw_r,
-        socket: "TCP_NODELAY off, keepalive off (redis-rs defaults), one multiplexed connection, both modes".into(),
+        socket: "TCP_NODELAY off, keepalive off (redis-rs defaults), one multiplexed connection \
+                 (per node on a cluster), both modes"
+            .into(),
         target: redacted,
-    };
-    print_report(&report, args.json)?;
-    manager.shutdown(Duration::from_secs(1)).await;
-    Ok(0)
+        standalone: None,
+    }))
 }
 
 fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
@@ -216,6 +274,15 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         );
     }
     println!("ratio manager/raw: {:.3}", r.ratio);
+    if let Some(alone) = &r.standalone {
+        println!();
+        println!("beside it, the same run on an embedded standalone server:");
+        print_report(alone, false)?;
+        println!(
+            "cluster/standalone, manager ops/s: {:.3}",
+            r.manager.ops_per_sec / alone.manager.ops_per_sec
+        );
+    }
     Ok(())
 }
 
@@ -274,6 +341,8 @@ async fn task(mode: Mode, t: usize, n: usize) -> Result<(Histogram<u64>, usize),
             }
         }
         Mode::Raw(mut c) => {
+            // `Conn` is redis-rs's own connection types behind one enum; nothing of the
+            // manager runs here.
             for i in 0..n {
                 let key = &keys[i % KEYS_PER_TASK];
                 let start = Instant::now();

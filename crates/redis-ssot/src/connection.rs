@@ -177,11 +177,14 @@ impl Connector {
                     .map(|n| self.connection_info(n))
                     .collect::<Result<Vec<_>>>()?;
                 // redis-rs 1.8 has no periodic topology refresh option: it reloads the slot
-                // map when a node answers MOVED or a node connection fails, which covers
-                // migrations and failovers; `retries` absorbs the MOVED/ASK/TRYAGAIN hops.
+                // map when a node answers MOVED or a node connection fails; the `topology`
+                // task adds the periodic refresh. `retries` absorbs the MOVED/ASK/TRYAGAIN
+                // hops. No response timeout inside redis-rs: the choke point's deadline covers
+                // the whole request, retries included, and a second timer per command would
+                // only cost CPU (as for the single connection).
                 let mut builder = redis::cluster::ClusterClientBuilder::new(infos)
                     .connection_timeout(self.config.connect_timeout)
-                    .response_timeout(self.config.command_timeout)
+                    .overall_response_timeout(None)
                     .retries(3);
                 if let Some(user) = &self.config.username {
                     builder = builder.username(user);
