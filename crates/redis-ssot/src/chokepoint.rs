@@ -126,6 +126,58 @@ impl RedisManager {
         result
     }
 
+    /// A read on a replica connection: the in-flight limit, the deadline, metrics and error
+    /// kinds as for any command. Readiness and the breaker are the primary's and do not gate
+    /// it, and its failures never touch them: the caller falls back to the primary.
+    pub(crate) async fn run_on_replica<T: redis::FromRedisValue>(
+        &self,
+        op: Op,
+        mut conn: Conn,
+        cmd: &redis::Cmd,
+    ) -> Result<T> {
+        let inner = &*self.inner;
+        let started = Instant::now();
+        if inner.state.get() == crate::state::ConnState::Closed {
+            return Err(self.refuse(op, Error::Closed, started));
+        }
+        let limit = inner.config.max_in_flight;
+        if inner.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
+            inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+            return Err(self.refuse(op, Error::Overloaded { limit }, started));
+        }
+        let _in_flight = InFlight(inner);
+        let timeout = inner.config.command_timeout;
+        let result = match tokio::time::timeout(timeout, cmd.query_async(&mut conn)).await {
+            // On the primary READONLY means "this is no longer the primary"; here it means the
+            // caller sent a write to a replica: a plain reply error, not an outage.
+            Ok(Err(e))
+                if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly) =>
+            {
+                Err(Error::Redis {
+                    code: "READONLY".into(),
+                    message: format!(
+                        "replica_reads() is for reads only: {}",
+                        e.detail().unwrap_or_default()
+                    ),
+                })
+            }
+            Ok(r) => r.map_err(Error::from),
+            Err(_) => Err(Error::Timeout {
+                op: op.name(),
+                after: timeout,
+            }),
+        };
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(e) => e.outcome(),
+        };
+        inner.counters.by_outcome.bump(outcome);
+        inner
+            .metrics
+            .record(op, outcome, started.elapsed().as_secs_f64());
+        result
+    }
+
     async fn on_dedicated<T, F, Fut>(&self, f: F) -> Result<T>
     where
         F: FnOnce(Conn) -> Fut,

@@ -292,6 +292,113 @@ impl Connector {
         Err(last_err)
     }
 
+    /// A connection that serves reads from a replica, for calls that opt in. Sentinel: the
+    /// first replica the sentinels list as healthy (link up, not down), checked with ROLE.
+    /// Cluster: a second cluster connection that routes read commands to replicas. `None` for
+    /// a standalone server, which has no replica to read from.
+    pub(crate) async fn connect_replica(&self) -> Result<Option<(Conn, ServerAddr)>> {
+        match &self.config.topology {
+            Topology::Standalone(_) => Ok(None),
+            Topology::Sentinel {
+                sentinels,
+                master_name,
+            } => {
+                let mut last_err =
+                    Error::Connection(format!("no healthy replica of {master_name}"));
+                for replica in self.healthy_replicas(sentinels, master_name).await? {
+                    let attempt = async {
+                        let mut conn = self.connect_single(&replica).await?;
+                        let role: Vec<Value> = redis::cmd("ROLE").query_async(&mut conn).await?;
+                        match role.first() {
+                            Some(Value::BulkString(r)) if r.as_slice() == b"slave" => Ok(conn),
+                            _ => Err(Error::Connection(format!(
+                                "sentinel listed {replica} as a replica, but it is not one"
+                            ))),
+                        }
+                    };
+                    match tokio::time::timeout(self.config.connect_timeout, attempt).await {
+                        Ok(Ok(conn)) => return Ok(Some((Conn::Single(conn), replica))),
+                        Ok(Err(e)) => last_err = e,
+                        Err(_) => {
+                            last_err = Error::Connection(format!("replica {replica} timed out"))
+                        }
+                    }
+                }
+                Err(last_err)
+            }
+            Topology::Cluster(nodes) => {
+                let infos = nodes
+                    .iter()
+                    .map(|n| self.connection_info(n))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut builder = redis::cluster::ClusterClientBuilder::new(infos)
+                    .connection_timeout(self.config.connect_timeout)
+                    .overall_response_timeout(None)
+                    .read_routing_strategy(redis::cluster_read_routing::RandomReplicaStrategy)
+                    .retries(3);
+                if let Some(user) = &self.config.username {
+                    builder = builder.username(user);
+                }
+                if let Some(pass) = &self.config.password {
+                    builder = builder.password(pass.expose());
+                }
+                if let Some(certs) = &self.tls_certs {
+                    builder = builder.tls(redis::TlsMode::Secure).certs(certs.clone());
+                }
+                let conn = builder.build()?.get_async_connection().await?;
+                Ok(Some((Conn::Cluster(conn), nodes[0].clone())))
+            }
+        }
+    }
+
+    /// The replicas the first answering sentinel lists as healthy (link up, not down).
+    async fn healthy_replicas(
+        &self,
+        sentinels: &[ServerAddr],
+        master_name: &str,
+    ) -> Result<Vec<ServerAddr>> {
+        let mut last_err = Error::Connection("no sentinel answered".into());
+        for sentinel in sentinels {
+            let info = ConnectionAddr::Tcp(sentinel_host(sentinel), sentinel_port(sentinel))
+                .into_connection_info()?;
+            let attempt = async {
+                let client = redis::Client::open(info)?;
+                let mut conn = client
+                    .get_multiplexed_async_connection_with_config(&self.async_config())
+                    .await?;
+                let replicas: Vec<std::collections::HashMap<String, String>> =
+                    redis::cmd("SENTINEL")
+                        .arg("REPLICAS")
+                        .arg(master_name)
+                        .query_async(&mut conn)
+                        .await?;
+                Ok::<_, Error>(replicas)
+            };
+            match tokio::time::timeout(self.config.connect_timeout, attempt).await {
+                Ok(Ok(replicas)) => {
+                    return Ok(replicas
+                        .iter()
+                        .filter(|r| {
+                            let flags = r.get("flags").map(String::as_str).unwrap_or("");
+                            !flags.contains("down")
+                                && !flags.contains("disconnected")
+                                && r.get("master-link-status").map(String::as_str) == Some("ok")
+                        })
+                        .filter_map(|r| {
+                            Some(ServerAddr::Tcp {
+                                host: r.get("ip")?.clone(),
+                                port: r.get("port")?.parse().ok()?,
+                            })
+                        })
+                        .collect());
+                }
+                Ok(Err(e)) => last_err = e,
+                Err(_) => last_err = Error::Connection(format!("sentinel {sentinel} timed out")),
+            }
+        }
+        Err(last_err)
+    }
+
     /// Whether a cheap recovery probe exists for this topology (see [`Connector::probe`]).
     pub(crate) fn can_probe(&self) -> bool {
         !matches!(self.config.topology, Topology::Cluster(_))

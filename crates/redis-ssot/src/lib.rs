@@ -53,6 +53,7 @@ mod manager;
 pub mod metrics;
 mod pool;
 pub mod pubsub;
+mod replica;
 mod shard;
 pub mod state;
 pub mod status;
@@ -70,6 +71,7 @@ pub use error::{Error, Outcome, Result};
 pub use global::{get_redis_manager, init};
 pub use manager::RedisManager;
 pub use pubsub::{PubSubEvent, Subscription};
+pub use replica::ReplicaReads;
 pub use state::ConnState;
 pub use status::Status;
 

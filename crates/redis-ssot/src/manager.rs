@@ -68,6 +68,7 @@ pub(crate) struct Inner {
     pub(crate) last_error: Mutex<Option<String>>,
     pub(crate) last_connect_error: Mutex<Option<String>>,
     pub(crate) pool: DedicatedPool,
+    pub(crate) replica: crate::replica::ReplicaState,
     pub(crate) shutdown_tx: watch::Sender<bool>,
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) created: Instant,
@@ -164,6 +165,7 @@ impl RedisManager {
                 success_threshold: config.breaker_success_threshold,
             }),
             pool: DedicatedPool::new(config.dedicated_pool_size),
+            replica: Default::default(),
             connector,
             conn: ArcSwapOption::empty(),
             state: StateCell::new(),
@@ -270,6 +272,7 @@ impl RedisManager {
             let _ = task.await;
         }
         inner.conn.store(None);
+        inner.replica.current.store(None);
         inner.pool.clear();
         tracing::info!("redis manager shut down");
     }

@@ -58,6 +58,10 @@ pub struct Status {
     pub totals: BTreeMap<&'static str, u64>,
     /// Durable writes applied on the primary but not confirmed by enough replicas.
     pub durable_not_replicated: u64,
+    /// Reads served by a replica (`replica_reads()`).
+    pub replica_reads: u64,
+    /// Opted-in reads that went to the primary because no replica could serve them.
+    pub replica_fallbacks: u64,
     /// Topology refreshes that found a changed cluster slot map and rebuilt the connection.
     pub topology_changes: u64,
     /// Seconds since the manager was created.
@@ -98,6 +102,8 @@ impl Status {
                 .map(|o| (o.as_str(), inner.counters.by_outcome.total(*o)))
                 .collect(),
             durable_not_replicated: inner.counters.not_replicated.load(Ordering::Relaxed),
+            replica_reads: inner.replica.reads.load(Ordering::Relaxed),
+            replica_fallbacks: inner.replica.fallbacks.load(Ordering::Relaxed),
             topology_changes: inner.counters.topology_changes.load(Ordering::Relaxed),
             uptime_secs: inner.created.elapsed().as_secs(),
         }
