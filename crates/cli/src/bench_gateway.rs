@@ -1,4 +1,4 @@
-//! `redis-ssot bench gateway`: many users, one socket each, against a running gateway.
+//! `redis-ssot bench gateway`: many users, two sockets each, against a running gateway.
 //!
 //! With `--url`, it loads that gateway (pass `--pid` to also measure its memory). Without, it
 //! starts `redis-ssot serve` as a child on a free port (with its own embedded Redis), so the
@@ -25,6 +25,10 @@ pub struct GatewayBenchArgs {
     /// Messages per user.
     #[arg(long, default_value_t = 10)]
     pub messages: usize,
+    /// Pause after each answer before a user's next message, in milliseconds (0: a closed
+    /// loop, every user always waiting for a run; see docs/BENCHMARKS.md).
+    #[arg(long, default_value_t = 0)]
+    pub think_ms: u64,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -34,6 +38,7 @@ pub struct GatewayBenchArgs {
 struct Report {
     #[serde(flatten)]
     load: LoadReport,
+    think_ms: u64,
     gateway_rss_baseline_kib: Option<u64>,
     gateway_rss_peak_kib: Option<u64>,
     gateway_rss_per_socket_bytes: Option<u64>,
@@ -91,12 +96,13 @@ pub async fn run(args: GatewayBenchArgs) -> Result<i32, String> {
             }
         })
     });
-    let load = gateway::load::run(LoadConfig {
+    let config = LoadConfig {
         url,
         users: args.users,
         messages: args.messages,
-    })
-    .await;
+    };
+    let think = Duration::from_millis(args.think_ms);
+    let load = run_load_on_own_thread(config, think).await?;
     if let Some(s) = sampler {
         s.abort();
     }
@@ -107,6 +113,7 @@ pub async fn run(args: GatewayBenchArgs) -> Result<i32, String> {
     };
     let report = Report {
         load,
+        think_ms: args.think_ms,
         gateway_rss_baseline_kib: baseline,
         gateway_rss_peak_kib: peak,
         gateway_rss_per_socket_bytes: per_socket,
@@ -130,6 +137,21 @@ pub async fn run(args: GatewayBenchArgs) -> Result<i32, String> {
             1
         },
     )
+}
+
+/// Runs the load generator on a single-threaded runtime of its own. It shares the machine's
+/// cores with the gateway and redis-server it measures; on one thread its tasks (a reader
+/// per socket, a driver per user) hand messages to each other without cross-thread wake-ups.
+async fn run_load_on_own_thread(config: LoadConfig, think: Duration) -> Result<LoadReport, String> {
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the load generator's runtime: {e}"))?;
+        Ok(runtime.block_on(gateway::load::run_paced(config, think)))
+    })
+    .await
+    .map_err(|e| format!("the load generator failed: {e}"))?
 }
 
 async fn wait_ready(url: &str, within: Duration) -> Result<(), String> {

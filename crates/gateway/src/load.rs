@@ -81,6 +81,14 @@ struct UserResult {
 
 /// Runs the load and reports; failures are counted in the report, never panics.
 pub async fn run(config: LoadConfig) -> LoadReport {
+    run_paced(config, Duration::ZERO).await
+}
+
+/// Like [`run`], but each user pauses `think` after each answer before sending its next
+/// message, as a person typing would. With no think time the load is a closed loop: every
+/// user always has a run in flight, so the latency measured is mostly the queue of the
+/// other users' runs (users ÷ throughput). The pause is not part of any latency.
+pub async fn run_paced(config: LoadConfig, think: Duration) -> LoadReport {
     let started = Instant::now();
     let client = GatewayClient::new(&config.url);
     let tag = crate::token::random_hex(4);
@@ -88,7 +96,7 @@ pub async fn run(config: LoadConfig) -> LoadReport {
     for i in 0..config.users {
         let (client, messages) = (client.clone(), config.messages);
         let name = format!("load-{tag}-{i}");
-        tasks.spawn(async move { one_user(client, name, messages).await });
+        tasks.spawn(async move { one_user(client, name, messages, think).await });
     }
     let mut report = LoadReport::default();
     let mut latencies = Vec::new();
@@ -221,7 +229,12 @@ fn close_label(frame: Option<&CloseFrame>) -> String {
     frame.map_or_else(|| "none".to_string(), |f| u16::from(f.code).to_string())
 }
 
-async fn one_user(client: GatewayClient, name: String, messages: usize) -> UserResult {
+async fn one_user(
+    client: GatewayClient,
+    name: String,
+    messages: usize,
+    think: Duration,
+) -> UserResult {
     let mut r = UserResult::default();
     let Some(token) = login_with_retry(&client, &name, &mut r).await else {
         return r;
@@ -252,6 +265,9 @@ async fn one_user(client: GatewayClient, name: String, messages: usize) -> UserR
     let mut seen: [Vec<Received>; 2] = [Vec::new(), Vec::new()];
     let mut runs: HashSet<String> = HashSet::new();
     for m in 0..messages {
+        if m > 0 && !think.is_zero() {
+            tokio::time::sleep(think).await;
+        }
         let msg = json!({"type": "user_message", "thread_id": format!("load-{m}"), "text": format!("what is {m}+1")});
         let sent_at = Instant::now();
         if sink_a

@@ -34,16 +34,29 @@ pub struct RunRequest {
     pub thread_id: String,
     /// The user's text.
     pub text: String,
+    /// The thread's earlier user messages if already read (see [`user_messages`]); `None`:
+    /// the run reads them itself, retrying through an outage.
+    pub history: Option<Vec<String>>,
 }
 
 /// Where the run reports problems only its own socket should see (never stored).
 pub type ControlSender = mpsc::Sender<Value>;
 
-/// How many earlier messages the agent is shown.
-const HISTORY: usize = 50;
+/// How many of the thread's latest events are read for the agent's history.
+pub const HISTORY: usize = 50;
+
+/// The texts of the user messages among `events` (a thread's tail, oldest first): what the
+/// agent is shown as history.
+pub fn user_messages(events: Vec<Event>) -> Vec<String> {
+    events
+        .into_iter()
+        .filter(|e| e.kind == EventKind::UserMessage)
+        .filter_map(|e| e.text)
+        .collect()
+}
 
 /// Starts a run in the background and returns its id at once.
-pub fn spawn(app: AppState, req: RunRequest, control: ControlSender) -> String {
+pub fn spawn(app: AppState, mut req: RunRequest, control: ControlSender) -> String {
     let run_id = crate::token::random_hex(8);
     let run = RunRef {
         user_id: req.user_id.clone(),
@@ -60,7 +73,8 @@ pub fn spawn(app: AppState, req: RunRequest, control: ControlSender) -> String {
             told_unavailable: false,
             record: Record::NotYet,
         };
-        let outcome = execute(&app, &req, &mut writer).await;
+        let history = req.history.take();
+        let outcome = execute(&app, &req, history, &mut writer).await;
         let ok = outcome.is_ok();
         match std::mem::replace(&mut writer.record, Record::Failed) {
             Record::NotYet => app.run_states().finished(&req.uid, &run, ok).await,
@@ -82,8 +96,16 @@ pub fn spawn(app: AppState, req: RunRequest, control: ControlSender) -> String {
     run_id
 }
 
-async fn execute(app: &AppState, req: &RunRequest, w: &mut Writer) -> Result<(), String> {
-    let history = w.history(&req.uid).await?;
+async fn execute(
+    app: &AppState,
+    req: &RunRequest,
+    history: Option<Vec<String>>,
+    w: &mut Writer,
+) -> Result<(), String> {
+    let history = match history {
+        Some(history) => history,
+        None => w.history(&req.uid).await?,
+    };
     let (tx, mut rx) = mpsc::channel(16);
     let input = AgentInput {
         user_id: req.user_id.clone(),
@@ -215,11 +237,7 @@ impl Writer {
                 async move { log.thread_tail(&user, &thread, HISTORY).await }
             })
             .await?;
-        Ok(events
-            .into_iter()
-            .filter(|e| e.kind == EventKind::UserMessage)
-            .filter_map(|e| e.text)
-            .collect())
+        Ok(user_messages(events))
     }
 
     /// Appends `events` (the next ones of the run, in order) with one call.

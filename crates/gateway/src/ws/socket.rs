@@ -344,8 +344,14 @@ impl Conn {
                 text,
                 client_ref,
             }) => {
-                let access = self.app.access();
-                match access.still_valid(&self.who.token, &self.who.session).await {
+                // The thread's history (what the agent is shown) is read together with the
+                // session check: one round trip before the run instead of two in a row.
+                let (access, log) = (self.app.access(), self.app.log());
+                let (valid, history) = tokio::join!(
+                    access.still_valid(&self.who.token, &self.who.session),
+                    log.thread_tail(self.user(), thread_id.as_str(), runner::HISTORY)
+                );
+                match valid {
                     Ok(true) => {}
                     Ok(false) => return self.close(close_code::POLICY, "session ended").await,
                     Err(e) => return self.send(&unavailable_now(&e)).await,
@@ -355,6 +361,7 @@ impl Conn {
                     user_id: self.who.session.user.clone(),
                     thread_id: thread_id.to_string(),
                     text,
+                    history: history.ok().map(runner::user_messages),
                 };
                 let run_id = runner::spawn(self.app.clone(), req, self.control.clone());
                 self.send(&json!({
