@@ -25,8 +25,8 @@ pub struct GatewayBenchArgs {
     /// Messages per user.
     #[arg(long, default_value_t = 10)]
     pub messages: usize,
-    /// Pause after each answer before a user's next message, in milliseconds (0: a closed
-    /// loop, every user always waiting for a run; see docs/BENCHMARKS.md).
+    /// Mean pause before each of a user's messages, in milliseconds, drawn from 0.5–1.5 ×
+    /// (the first one 0–1 ×). 0: a closed loop, every user always waiting for a run.
     #[arg(long, default_value_t = 0)]
     pub think_ms: u64,
     /// Print one JSON object.

@@ -84,10 +84,14 @@ pub async fn run(config: LoadConfig) -> LoadReport {
     run_paced(config, Duration::ZERO).await
 }
 
-/// Like [`run`], but each user pauses `think` after each answer before sending its next
-/// message, as a person typing would. With no think time the load is a closed loop: every
-/// user always has a run in flight, so the latency measured is mostly the queue of the
+/// Like [`run`], but each user pauses about `think` after each answer before sending its
+/// next message, as a person typing would. With no think time the load is a closed loop:
+/// every user always has a run in flight, so the latency measured is mostly the queue of the
 /// other users' runs (users ÷ throughput). The pause is not part of any latency.
+///
+/// Each pause is drawn uniformly from 0.5–1.5 × `think`, and each user's first message waits
+/// 0–1 × `think`: with fixed pauses, users that connected together would send in lockstep
+/// waves of `users` messages at once, which measures a burst rather than the rate.
 pub async fn run_paced(config: LoadConfig, think: Duration) -> LoadReport {
     let started = Instant::now();
     let client = GatewayClient::new(&config.url);
@@ -265,8 +269,13 @@ async fn one_user(
     let mut seen: [Vec<Received>; 2] = [Vec::new(), Vec::new()];
     let mut runs: HashSet<String> = HashSet::new();
     for m in 0..messages {
-        if m > 0 && !think.is_zero() {
-            tokio::time::sleep(think).await;
+        if !think.is_zero() {
+            let factor = if m == 0 {
+                rand::random_range(0.0..1.0)
+            } else {
+                rand::random_range(0.5..1.5)
+            };
+            tokio::time::sleep(think.mul_f64(factor)).await;
         }
         let msg = json!({"type": "user_message", "thread_id": format!("load-{m}"), "text": format!("what is {m}+1")});
         let sent_at = Instant::now();

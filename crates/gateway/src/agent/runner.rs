@@ -6,10 +6,13 @@
 //! is back or the retry deadline passes; the socket that started the run is told once with a
 //! `redis_unavailable` error event, so a user never waits in silence.
 //!
-//! Events are appended in batches of what is ready: `user_message` and `agent_started` at
-//! once, then whatever steps (and the final event) the agent has produced by the time the
-//! previous append returned. Nothing waits to fill a batch, so batching adds no latency; it
-//! only turns six round trips and six notifications per demo run into two.
+//! Events are appended in batches of what is ready. The agent is polled once before anything
+//! is written: if it finishes then (the demo agent does), all its events go in one append
+//! with one notification, and the run state is saved once, with the outcome. Otherwise
+//! `user_message`, `agent_started` and any steps already reported go first (with a "running"
+//! save), then whatever the agent has produced by the time the previous append returned.
+//! Nothing waits to fill a batch, so batching adds no latency; it only turns six round trips
+//! and six notifications per demo run into one.
 
 use std::task::Poll;
 use std::time::{Duration, Instant};
