@@ -8,6 +8,8 @@
 //! * **breaker**: one atomic load while closed; open is `CircuitOpen` without any I/O.
 //! * **limit**: an atomic counter; past `max_in_flight` is `Overloaded` at once (no queue).
 //! * **timeout**: every call has a deadline (a blocking command: its block time plus a margin).
+//!   Ordinary commands on the shared connection share a coarse epoch ring instead of a timer
+//!   each (see [`crate::deadline`]).
 //! * **classify**: redis-rs errors become [`Error`] kinds. Connection errors ask the supervisor
 //!   to replace the connection; `timeouts_before_reconnect` consecutive timeouts do too (that
 //!   is how a half-open socket is caught). Reply errors touch neither.
@@ -108,10 +110,17 @@ impl RedisManager {
                 Source::Dedicated => Box::pin(self.on_dedicated(f)).await,
             }
         };
-        let deadline = tokio::time::timeout(timeout, Traced::new(span, io)).await;
+        // The shared connection's ordinary commands share the coarse deadline ring (no timer
+        // per command; see `deadline`); anything with its own deadline gets Tokio's timer.
+        let io = Traced::new(span, io);
+        let deadline = if source == Source::Shared && timeout == inner.deadlines.timeout() {
+            inner.deadlines.guard(io).await
+        } else {
+            tokio::time::timeout(timeout, io).await.ok()
+        };
         let result = match deadline {
-            Ok(r) => r,
-            Err(_) => Err(Error::Timeout {
+            Some(r) => r,
+            None => Err(Error::Timeout {
                 op: op.name(),
                 after: timeout,
             }),

@@ -45,6 +45,7 @@ mod chokepoint;
 mod commands;
 pub mod config;
 mod connection;
+mod deadline;
 pub mod error;
 mod global;
 mod health;

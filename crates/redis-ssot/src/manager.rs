@@ -55,6 +55,8 @@ pub(crate) struct Inner {
     /// Written twice per command by every core: padded so it does not share a cache line
     /// with the read-mostly fields checked on the same path.
     pub(crate) in_flight: Padded<AtomicUsize>,
+    /// Deadlines of the shared connection's ordinary commands (no timer per command).
+    pub(crate) deadlines: crate::deadline::Deadlines,
     pub(crate) consecutive_timeouts: AtomicU32,
     /// Highest connection generation somebody asked to replace.
     pub(crate) replace_generation: AtomicU64,
@@ -116,6 +118,29 @@ impl Inner {
     }
 }
 
+/// Advances the deadline ring in step with the clock (catching up after a stall, so a busy
+/// runtime makes deadlines fire late by at most the stall, never drift).
+async fn deadline_watchdog(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown_tx.subscribe();
+    let tick = inner.deadlines.tick();
+    let started = tokio::time::Instant::now();
+    let mut done = 0u128;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => {}
+        }
+        if inner.is_shutting_down() {
+            return;
+        }
+        let due = started.elapsed().as_nanos() / tick.as_nanos().max(1);
+        while done < due {
+            inner.deadlines.advance();
+            done += 1;
+        }
+    }
+}
+
 /// Signals the background tasks to stop when the last user handle goes away.
 struct Owner {
     inner: Arc<Inner>,
@@ -170,6 +195,7 @@ impl RedisManager {
             conn: ArcSwapOption::empty(),
             state: StateCell::new(),
             in_flight: Padded(AtomicUsize::new(0)),
+            deadlines: crate::deadline::Deadlines::new(config.command_timeout),
             consecutive_timeouts: AtomicU32::new(0),
             replace_generation: AtomicU64::new(0),
             replace_wakeup: Notify::new(),
@@ -187,10 +213,12 @@ impl RedisManager {
         let supervisor = handle.spawn(crate::supervisor::run(inner.clone()));
         let health = handle.spawn(crate::health::run(inner.clone()));
         let topology = handle.spawn(crate::topology::run(inner.clone()));
+        let watchdog = handle.spawn(deadline_watchdog(inner.clone()));
         if let Ok(mut tasks) = inner.tasks.lock() {
             tasks.push(supervisor);
             tasks.push(health);
             tasks.push(topology);
+            tasks.push(watchdog);
         }
         tracing::info!(url = %inner.config.redacted_url(), "redis manager created");
         Ok(RedisManager {
@@ -271,6 +299,7 @@ impl RedisManager {
             task.abort();
             let _ = task.await;
         }
+        inner.deadlines.expire_all();
         inner.conn.store(None);
         inner.replica.current.store(None);
         inner.pool.clear();
