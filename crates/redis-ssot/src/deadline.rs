@@ -9,7 +9,9 @@
 //! * time is cut into ticks of `command_timeout / 8` (clamped to 1–100 ms); a watchdog task
 //!   advances an epoch counter once per tick;
 //! * a command notes the epoch it started in and counts itself in that epoch's slot of a ring;
-//!   if it is still pending it leaves its task's waker in the slot;
+//!   if it is still pending it leaves its task's waker in the slot. Each slot is split into
+//!   per-thread shards on their own cache lines, so the cores do not fight over one counter
+//!   and one lock on every command;
 //! * when an epoch is `ceil(timeout / tick) + 1` ticks old, every command of it has run for at
 //!   least `timeout`: the watchdog wakes the slot's wakers if any of its commands is still in
 //!   flight (else just drops them), and those commands return `Timeout`.
@@ -25,7 +27,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::shard::Padded;
+use crate::shard::{Padded, SHARDS, my_shard};
 
 struct Slot {
     in_flight: AtomicUsize,
@@ -39,7 +41,8 @@ pub(crate) struct Deadlines {
     /// Epochs a command may live: started in `e`, expired once the epoch reaches `e + ttl`.
     ttl: u64,
     epoch: Padded<AtomicU64>,
-    slots: Box<[Padded<Slot>]>,
+    /// `slots[epoch % len][shard]`.
+    slots: Box<[[Padded<Slot>; SHARDS]]>,
 }
 
 impl Deadlines {
@@ -50,9 +53,11 @@ impl Deadlines {
         let len = ttl as usize + 2;
         let slots = (0..len)
             .map(|_| {
-                Padded(Slot {
-                    in_flight: AtomicUsize::new(0),
-                    wakers: Mutex::new(Vec::new()),
+                std::array::from_fn(|_| {
+                    Padded(Slot {
+                        in_flight: AtomicUsize::new(0),
+                        wakers: Mutex::new(Vec::new()),
+                    })
                 })
             })
             .collect();
@@ -75,17 +80,21 @@ impl Deadlines {
         self.tick
     }
 
-    fn slot(&self, epoch: u64) -> &Slot {
-        &self.slots[(epoch % self.slots.len() as u64) as usize]
+    fn slot(&self, epoch: u64, shard: usize) -> &Slot {
+        &self.slots[(epoch % self.slots.len() as u64) as usize][shard % SHARDS]
     }
 
     /// Wraps `io` so that it resolves to `None` once its deadline has passed.
     pub(crate) fn guard<F: Future>(&self, io: F) -> Guarded<'_, F> {
         let started = self.epoch.load(Ordering::Acquire);
-        self.slot(started).in_flight.fetch_add(1, Ordering::AcqRel);
+        let shard = my_shard();
+        self.slot(started, shard)
+            .in_flight
+            .fetch_add(1, Ordering::AcqRel);
         Guarded {
             ring: self,
             started,
+            shard,
             registered: None,
             io,
         }
@@ -97,13 +106,15 @@ impl Deadlines {
         let Some(expired) = now.checked_sub(self.ttl) else {
             return;
         };
-        let slot = self.slot(expired);
-        let wakers = match slot.wakers.lock() {
-            Ok(mut w) => std::mem::take(&mut *w),
-            Err(_) => return,
-        };
-        if slot.in_flight.load(Ordering::Acquire) > 0 {
-            wakers.into_iter().for_each(Waker::wake);
+        for shard in 0..SHARDS {
+            let slot = self.slot(expired, shard);
+            let wakers = match slot.wakers.lock() {
+                Ok(mut w) => std::mem::take(&mut *w),
+                Err(_) => continue,
+            };
+            if slot.in_flight.load(Ordering::Acquire) > 0 {
+                wakers.into_iter().for_each(Waker::wake);
+            }
         }
     }
 
@@ -111,7 +122,7 @@ impl Deadlines {
     pub(crate) fn expire_all(&self) {
         self.epoch
             .fetch_add(self.ttl + self.slots.len() as u64, Ordering::AcqRel);
-        for slot in self.slots.iter() {
+        for slot in self.slots.iter().flatten() {
             let wakers = match slot.wakers.lock() {
                 Ok(mut w) => std::mem::take(&mut *w),
                 Err(_) => continue,
@@ -130,6 +141,7 @@ pin_project_lite::pin_project! {
     pub(crate) struct Guarded<'a, F> {
         ring: &'a Deadlines,
         started: u64,
+        shard: usize,
         registered: Option<Waker>,
         #[pin]
         io: F,
@@ -138,7 +150,10 @@ pin_project_lite::pin_project! {
     impl<'a, F> PinnedDrop for Guarded<'a, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            this.ring.slot(*this.started).in_flight.fetch_sub(1, Ordering::AcqRel);
+            this.ring
+                .slot(*this.started, *this.shard)
+                .in_flight
+                .fetch_sub(1, Ordering::AcqRel);
         }
     }
 }
@@ -160,7 +175,7 @@ impl<F: Future> Future for Guarded<'_, F> {
         };
         if fresh {
             let waker = cx.waker().clone();
-            if let Ok(mut wakers) = this.ring.slot(*this.started).wakers.lock() {
+            if let Ok(mut wakers) = this.ring.slot(*this.started, *this.shard).wakers.lock() {
                 wakers.push(waker.clone());
             }
             *this.registered = Some(waker);
@@ -207,7 +222,10 @@ mod tests {
         let ring = Deadlines::new(Duration::from_millis(80));
         let v = ring.guard(async { 7 }).await;
         assert_eq!(v, Some(7));
-        assert_eq!(ring.slot(0).in_flight.load(Ordering::Acquire), 0);
+        assert_eq!(
+            ring.slot(0, my_shard()).in_flight.load(Ordering::Acquire),
+            0
+        );
     }
 
     #[tokio::test]

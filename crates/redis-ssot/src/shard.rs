@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::error::Outcome;
 
-const SHARDS: usize = 16;
+pub(crate) const SHARDS: usize = 16;
 
 /// A value alone on its cache lines, so writes to it do not slow down reads of its
 /// neighbours (false sharing).
@@ -47,12 +47,17 @@ thread_local! {
     static MY_SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
 }
 
+/// This thread's shard index (threads are numbered round-robin on first use).
+#[inline]
+pub(crate) fn my_shard() -> usize {
+    MY_SHARD.with(|s| *s)
+}
+
 impl OutcomeCounters {
     /// Adds one to `outcome` on this thread's shard.
     #[inline]
     pub(crate) fn bump(&self, outcome: Outcome) {
-        let shard = MY_SHARD.with(|s| *s);
-        self.shards[shard].0[outcome.index()].fetch_add(1, Ordering::Relaxed);
+        self.shards[my_shard()].0[outcome.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The total for `outcome` across shards.
