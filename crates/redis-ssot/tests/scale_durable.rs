@@ -210,7 +210,17 @@ async fn a_durable_write_without_replicas_is_applied_but_reported_unconfirmed() 
     }
     // Applied on the primary: the error says "unconfirmed", not "not written".
     assert_eq!(m.get::<String>("d:k").await.unwrap().as_deref(), Some("v"));
-    assert_eq!(m.status().durable_not_replicated, 1);
+    assert!(matches!(
+        d.set_ex("d:t", "v", Duration::from_secs(30)).await,
+        Err(Error::NotReplicated { .. })
+    ));
+    match m.ttl("d:t").await.unwrap() {
+        redis_ssot::Ttl::Expires(left) => {
+            assert!(left > Duration::from_secs(20) && left <= Duration::from_secs(30))
+        }
+        other => panic!("the durable SET EX applied its TTL: {other:?}"),
+    }
+    assert_eq!(m.status().durable_not_replicated, 2);
     // The shared connection was never blocked by WAIT: it stayed usable throughout.
     assert_eq!(m.status().connections_opened, 1);
 

@@ -109,11 +109,7 @@ impl DurableWrites {
     pub async fn set_ex<V: ToRedisArgs>(&self, key: &str, value: V, ttl: Duration) -> Result<()> {
         check_key(key)?;
         let mut c = cmd!("SET", key, value);
-        if ttl.subsec_nanos() == 0 {
-            c.arg("EX").arg(ttl.as_secs().max(1));
-        } else {
-            c.arg("PX").arg((ttl.as_millis() as u64).max(1));
-        }
+        super::strings::push_ttl(&mut c, ttl);
         self.cmd(&c).await
     }
 

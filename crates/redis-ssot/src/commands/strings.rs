@@ -41,7 +41,7 @@ pub enum Ttl {
     Expires(Duration),
 }
 
-fn push_ttl(cmd: &mut redis::Cmd, ttl: Duration) {
+pub(super) fn push_ttl(cmd: &mut redis::Cmd, ttl: Duration) {
     if ttl.subsec_nanos() == 0 {
         cmd.arg("EX").arg(ttl.as_secs().max(1));
     } else {
