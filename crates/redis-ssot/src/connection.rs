@@ -172,34 +172,44 @@ impl Connector {
                 Ok((Conn::Single(conn), primary))
             }
             Topology::Cluster(nodes) => {
-                let infos = nodes
-                    .iter()
-                    .map(|n| self.connection_info(n))
-                    .collect::<Result<Vec<_>>>()?;
-                // redis-rs 1.8 has no periodic topology refresh option: it reloads the slot
-                // map when a node answers MOVED or a node connection fails; the `topology`
-                // task adds the periodic refresh. `retries` absorbs the MOVED/ASK/TRYAGAIN
-                // hops. No response timeout inside redis-rs: the choke point's deadline covers
-                // the whole request, retries included, and a second timer per command would
-                // only cost CPU (as for the single connection).
-                let mut builder = redis::cluster::ClusterClientBuilder::new(infos)
-                    .connection_timeout(self.config.connect_timeout)
-                    .overall_response_timeout(None)
-                    .retries(3);
-                if let Some(user) = &self.config.username {
-                    builder = builder.username(user);
-                }
-                if let Some(pass) = &self.config.password {
-                    builder = builder.password(pass.expose());
-                }
-                if let Some(certs) = &self.tls_certs {
-                    builder = builder.tls(redis::TlsMode::Secure).certs(certs.clone());
-                }
+                let builder = self.cluster_builder(nodes)?;
                 let client = builder.build()?;
                 let conn = client.get_async_connection().await?;
                 Ok((Conn::Cluster(conn), nodes[0].clone()))
             }
         }
+    }
+
+    /// A cluster client builder for `nodes` with this deployment's timeouts, credentials and
+    /// TLS.
+    ///
+    /// redis-rs 1.8 has no periodic topology refresh option: it reloads the slot map when a node
+    /// answers MOVED or a node connection fails; the `topology` task adds the periodic refresh.
+    /// `retries` absorbs the MOVED/ASK/TRYAGAIN hops. No response timeout inside redis-rs: the
+    /// choke point's deadline covers the whole request, retries included, and a second timer
+    /// per command would only cost CPU (as for the single connection).
+    fn cluster_builder(
+        &self,
+        nodes: &[ServerAddr],
+    ) -> Result<redis::cluster::ClusterClientBuilder> {
+        let infos = nodes
+            .iter()
+            .map(|n| self.connection_info(n))
+            .collect::<Result<Vec<_>>>()?;
+        let mut builder = redis::cluster::ClusterClientBuilder::new(infos)
+            .connection_timeout(self.config.connect_timeout)
+            .overall_response_timeout(None)
+            .retries(3);
+        if let Some(user) = &self.config.username {
+            builder = builder.username(user);
+        }
+        if let Some(pass) = &self.config.password {
+            builder = builder.password(pass.expose());
+        }
+        if let Some(certs) = &self.tls_certs {
+            builder = builder.tls(redis::TlsMode::Secure).certs(certs.clone());
+        }
+        Ok(builder)
     }
 
     /// Connects to `primary` and checks with ROLE that it really is a master.
@@ -260,6 +270,28 @@ impl Connector {
         sentinels: &[ServerAddr],
         master_name: &str,
     ) -> Result<ServerAddr> {
+        let mut cmd = redis::cmd("SENTINEL");
+        cmd.arg("get-master-addr-by-name").arg(master_name);
+        let unknown = format!("does not know master {master_name:?}");
+        let addr: Option<(String, u16)> = self
+            .ask_sentinels(sentinels, &cmd, Option::is_some, &unknown)
+            .await?;
+        match addr {
+            Some((host, port)) => Ok(ServerAddr::Tcp { host, port }),
+            None => Err(Error::Connection(format!("the sentinels {unknown}"))),
+        }
+    }
+
+    /// Sends `cmd` to each sentinel in turn and returns the first reply that is `useful`
+    /// (a sentinel that answers something else, fails or times out is skipped; `useless`
+    /// says why in the error when none was useful).
+    async fn ask_sentinels<T: redis::FromRedisValue>(
+        &self,
+        sentinels: &[ServerAddr],
+        cmd: &Cmd,
+        useful: impl Fn(&T) -> bool,
+        useless: &str,
+    ) -> Result<T> {
         let mut last_err = Error::Connection("no sentinel answered".into());
         for sentinel in sentinels {
             let info = ConnectionAddr::Tcp(sentinel_host(sentinel), sentinel_port(sentinel))
@@ -269,19 +301,12 @@ impl Connector {
                 let mut conn = client
                     .get_multiplexed_async_connection_with_config(&self.async_config())
                     .await?;
-                let addr: Option<(String, u16)> = redis::cmd("SENTINEL")
-                    .arg("get-master-addr-by-name")
-                    .arg(master_name)
-                    .query_async(&mut conn)
-                    .await?;
-                Ok::<_, Error>(addr)
+                Ok::<T, Error>(cmd.query_async(&mut conn).await?)
             };
             match tokio::time::timeout(self.config.connect_timeout, attempt).await {
-                Ok(Ok(Some((host, port)))) => return Ok(ServerAddr::Tcp { host, port }),
-                Ok(Ok(None)) => {
-                    last_err = Error::Connection(format!(
-                        "sentinel {sentinel} does not know master {master_name:?}"
-                    ));
+                Ok(Ok(reply)) if useful(&reply) => return Ok(reply),
+                Ok(Ok(_)) => {
+                    last_err = Error::Connection(format!("sentinel {sentinel} {useless}"));
                 }
                 Ok(Err(e)) => last_err = e,
                 Err(_) => {
@@ -327,24 +352,9 @@ impl Connector {
                 Err(last_err)
             }
             Topology::Cluster(nodes) => {
-                let infos = nodes
-                    .iter()
-                    .map(|n| self.connection_info(n))
-                    .collect::<Result<Vec<_>>>()?;
-                let mut builder = redis::cluster::ClusterClientBuilder::new(infos)
-                    .connection_timeout(self.config.connect_timeout)
-                    .overall_response_timeout(None)
-                    .read_routing_strategy(redis::cluster_read_routing::RandomReplicaStrategy)
-                    .retries(3);
-                if let Some(user) = &self.config.username {
-                    builder = builder.username(user);
-                }
-                if let Some(pass) = &self.config.password {
-                    builder = builder.password(pass.expose());
-                }
-                if let Some(certs) = &self.tls_certs {
-                    builder = builder.tls(redis::TlsMode::Secure).certs(certs.clone());
-                }
+                let builder = self
+                    .cluster_builder(nodes)?
+                    .read_routing_strategy(redis::cluster_read_routing::RandomReplicaStrategy);
                 let conn = builder.build()?.get_async_connection().await?;
                 Ok(Some((Conn::Cluster(conn), nodes[0].clone())))
             }
@@ -357,46 +367,26 @@ impl Connector {
         sentinels: &[ServerAddr],
         master_name: &str,
     ) -> Result<Vec<ServerAddr>> {
-        let mut last_err = Error::Connection("no sentinel answered".into());
-        for sentinel in sentinels {
-            let info = ConnectionAddr::Tcp(sentinel_host(sentinel), sentinel_port(sentinel))
-                .into_connection_info()?;
-            let attempt = async {
-                let client = redis::Client::open(info)?;
-                let mut conn = client
-                    .get_multiplexed_async_connection_with_config(&self.async_config())
-                    .await?;
-                let replicas: Vec<std::collections::HashMap<String, String>> =
-                    redis::cmd("SENTINEL")
-                        .arg("REPLICAS")
-                        .arg(master_name)
-                        .query_async(&mut conn)
-                        .await?;
-                Ok::<_, Error>(replicas)
-            };
-            match tokio::time::timeout(self.config.connect_timeout, attempt).await {
-                Ok(Ok(replicas)) => {
-                    return Ok(replicas
-                        .iter()
-                        .filter(|r| {
-                            let flags = r.get("flags").map(String::as_str).unwrap_or("");
-                            !flags.contains("down")
-                                && !flags.contains("disconnected")
-                                && r.get("master-link-status").map(String::as_str) == Some("ok")
-                        })
-                        .filter_map(|r| {
-                            Some(ServerAddr::Tcp {
-                                host: r.get("ip")?.clone(),
-                                port: r.get("port")?.parse().ok()?,
-                            })
-                        })
-                        .collect());
-                }
-                Ok(Err(e)) => last_err = e,
-                Err(_) => last_err = Error::Connection(format!("sentinel {sentinel} timed out")),
-            }
-        }
-        Err(last_err)
+        let mut cmd = redis::cmd("SENTINEL");
+        cmd.arg("REPLICAS").arg(master_name);
+        let replicas: Vec<std::collections::HashMap<String, String>> = self
+            .ask_sentinels(sentinels, &cmd, |_: &Vec<_>| true, "")
+            .await?;
+        Ok(replicas
+            .iter()
+            .filter(|r| {
+                let flags = r.get("flags").map(String::as_str).unwrap_or("");
+                !flags.contains("down")
+                    && !flags.contains("disconnected")
+                    && r.get("master-link-status").map(String::as_str) == Some("ok")
+            })
+            .filter_map(|r| {
+                Some(ServerAddr::Tcp {
+                    host: r.get("ip")?.clone(),
+                    port: r.get("port")?.parse().ok()?,
+                })
+            })
+            .collect())
     }
 
     /// Whether a cheap recovery probe exists for this topology (see [`Connector::probe`]).

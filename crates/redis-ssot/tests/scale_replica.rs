@@ -105,10 +105,12 @@ async fn cluster_reads_go_to_the_replica_of_the_keys_shard() {
     let replica = cluster.replicas_of(master).unwrap()[0];
     let rr = m.replica_reads();
     // redis-rs connects to replicas in the background: until it has, reads go to the primary
-    // of the shard (never an error).
+    // of the shard (never an error). If the node that answered CLUSTER SLOTS at connect time
+    // did not list the replica yet, the periodic topology refresh (10 s) rebuilds both
+    // connections, hence the generous deadline.
     common::eventually(
         "redis-rs to connect to the replica",
-        Duration::from_secs(10),
+        Duration::from_secs(40),
         || async {
             assert_eq!(rr.get::<String>(key).await.unwrap().as_deref(), Some("v"));
             (calls(cluster.node(replica), "get") > 0).then_some(())
