@@ -21,6 +21,9 @@ use crate::error::Result;
 use crate::manager::{Inner, RedisManager};
 use crate::metrics::op;
 
+/// The pause after a failed refresh before the next try.
+const ERROR_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// One slot range: first slot, last slot, master `host:port`, replicas' `host:port` sorted.
 type Range = (i64, i64, String, Vec<String>);
 
@@ -62,8 +65,13 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                 continue;
             }
         }
-        // Errors are the command path's and the health monitor's business: skip this round.
+        // Errors are the command path's and the health monitor's business: skip this round,
+        // after a pause (a refused call returns at once; without it this would spin).
         let Ok(map) = manager.cluster_slot_map().await else {
+            tokio::select! {
+                _ = tokio::time::sleep(interval.min(ERROR_PAUSE)) => {}
+                _ = shutdown.changed() => return,
+            }
             continue;
         };
         match &baseline {
