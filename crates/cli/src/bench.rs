@@ -68,6 +68,9 @@ pub struct ModeReport {
     pub p99_us: u64,
     /// 99.9th percentile.
     pub p999_us: u64,
+    /// This process's CPU time (user + system, all threads) per operation, median over
+    /// rounds, in microseconds: the client's cost, which is what limits throughput here.
+    pub cpu_us_per_op: f64,
 }
 
 /// The whole report (`--json`).
@@ -91,6 +94,10 @@ pub struct BenchReport {
     pub ratio_of_medians: f64,
     /// Every round's ratio, in round order.
     pub round_ratios: Vec<f64>,
+    /// raw CPU per op ÷ manager CPU per op (median of per-round ratios): the same question
+    /// as `ratio`, asked of the client's CPU time instead of the wall clock, so much less
+    /// sensitive to what else the machine is doing.
+    pub cpu_ratio: f64,
     /// Socket options used by both modes.
     pub socket: String,
     /// Where Redis was (credentials redacted).
@@ -214,9 +221,9 @@ async fn bench_kv(
             "manager" => &modes[1],
             other => return Err(format!("--only takes raw or manager, not {other:?}")),
         };
-        let (rate, hist) = run_round(mode, args.clients, args.ops).await?;
+        let (rate, hist, cpu) = run_round(mode, args.clients, args.ops).await?;
         println!(
-            "{only}: {rate:.0} ops/s p50 {} µs",
+            "{only}: {rate:.0} ops/s p50 {} µs, {cpu:.3} µs CPU/op",
             hist.value_at_quantile(0.5)
         );
         return Ok(None);
@@ -227,12 +234,14 @@ async fn bench_kv(
         run_round(m, args.clients, (args.ops / 10).max(args.clients)).await?;
     }
     let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut cpus: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut hists = [new_hist()?, new_hist()?];
     for round in 0..args.rounds {
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for i in order {
-            let (rate, hist) = run_round(&modes[i], args.clients, args.ops).await?;
+            let (rate, hist, cpu) = run_round(&modes[i], args.clients, args.ops).await?;
             rates[i].push(rate);
+            cpus[i].push(cpu);
             hists[i].add(&hist).map_err(|e| e.to_string())?;
         }
     }
@@ -241,9 +250,11 @@ async fn bench_kv(
         p50_us: hists[i].value_at_quantile(0.50),
         p99_us: hists[i].value_at_quantile(0.99),
         p999_us: hists[i].value_at_quantile(0.999),
+        cpu_us_per_op: median(&cpus[i]),
     };
     let (raw_r, mgr_r) = (report_of(0), report_of(1));
     let round_ratios: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(m, r)| m / r).collect();
+    let cpu_ratios: Vec<f64> = cpus[0].iter().zip(&cpus[1]).map(|(r, m)| r / m).collect();
     manager.shutdown(Duration::from_secs(1)).await;
     Ok(Some(BenchReport {
         clients: args.clients,
@@ -252,6 +263,7 @@ async fn bench_kv(
         ratio: median(&round_ratios),
         ratio_of_medians: mgr_r.ops_per_sec / raw_r.ops_per_sec,
         round_ratios,
+        cpu_ratio: median(&cpu_ratios),
         manager: mgr_r,
         raw: raw_r,
         socket: "TCP_NODELAY off, keepalive off (redis-rs defaults), one multiplexed connection \
@@ -273,13 +285,13 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
     );
     println!("socket: {}", r.socket);
     println!(
-        "{:<8} {:>12} {:>8} {:>8} {:>8}",
-        "mode", "ops/s", "p50 µs", "p99 µs", "p999 µs"
+        "{:<8} {:>12} {:>8} {:>8} {:>8} {:>10}",
+        "mode", "ops/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op"
     );
     for (name, m) in [("raw", &r.raw), ("manager", &r.manager)] {
         println!(
-            "{:<8} {:>12.0} {:>8} {:>8} {:>8}",
-            name, m.ops_per_sec, m.p50_us, m.p99_us, m.p999_us
+            "{:<8} {:>12.0} {:>8} {:>8} {:>8} {:>10.3}",
+            name, m.ops_per_sec, m.p50_us, m.p99_us, m.p999_us, m.cpu_us_per_op
         );
     }
     let rounds: Vec<String> = r.round_ratios.iter().map(|x| format!("{x:.3}")).collect();
@@ -288,6 +300,10 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         r.ratio,
         rounds.join(" "),
         r.ratio_of_medians
+    );
+    println!(
+        "client CPU per op, raw/manager: {:.3} (median of per-round ratios)",
+        r.cpu_ratio
     );
     if let Some(alone) = &r.standalone {
         println!();
@@ -311,13 +327,28 @@ fn median(v: &[f64]) -> f64 {
     s.get(s.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// One round of one mode: `ops` operations spread over `clients` tasks.
+/// This process's CPU time so far (user + system, every thread).
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct we hand it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// One round of one mode: `ops` operations spread over `clients` tasks. Returns ops/s, the
+/// latency histogram and the process's CPU microseconds per op.
 async fn run_round(
     mode: &Mode,
     clients: usize,
     ops: usize,
-) -> Result<(f64, Histogram<u64>), String> {
+) -> Result<(f64, Histogram<u64>, f64), String> {
     let per_task = ops.div_ceil(clients);
+    let cpu_before = process_cpu();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(clients);
     for t in 0..clients {
@@ -332,7 +363,8 @@ async fn run_round(
         done += n;
     }
     let secs = started.elapsed().as_secs_f64();
-    Ok((done as f64 / secs, hist))
+    let cpu = (process_cpu() - cpu_before).as_secs_f64() * 1e6 / done.max(1) as f64;
+    Ok((done as f64 / secs, hist, cpu))
 }
 
 async fn task(mode: Mode, t: usize, n: usize) -> Result<(Histogram<u64>, usize), String> {

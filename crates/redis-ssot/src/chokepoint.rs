@@ -75,7 +75,11 @@ impl RedisManager {
         let started = Instant::now();
 
         // 1. ready
-        let (conn, generation) = match self.current() {
+        let checked_out = match source {
+            Source::Shared => self.checkout(),
+            Source::Dedicated => self.current(),
+        };
+        let (conn, generation) = match checked_out {
             Ok(c) => c,
             Err(e) => return Err(self.refuse(op, e, started)),
         };
@@ -99,31 +103,27 @@ impl RedisManager {
         // A span per command when DEBUG is on; otherwise not even the callsite is consulted.
         let span = tracing::level_enabled!(tracing::Level::DEBUG)
             .then(|| tracing::debug_span!("redis.command", db.operation.name = op.name()));
-        let io = async {
-            match source {
-                Source::Shared => {
-                    let (_, result) = f(conn).await;
+        let timed_out = || Error::Timeout {
+            op: op.name(),
+            after: timeout,
+        };
+        let result = if source == Source::Shared && timeout == inner.deadlines.timeout() {
+            // The common case: the shared connection's ordinary commands share the coarse
+            // deadline ring (no timer per command; see `deadline`), and redis-rs's future is
+            // wrapped once, not three times.
+            match inner.deadlines.guard(Traced::new(span, f(conn))).await {
+                Some((conn, result)) => {
+                    inner.conns.put(generation, conn);
                     result.map_err(Error::from)
                 }
-                // Boxed: leasing may open a connection, and that handshake future is
-                // kilobytes; inline, it would make every shared-path command future as big.
-                Source::Dedicated => Box::pin(self.on_dedicated(f)).await,
+                None => Err(timed_out()),
             }
-        };
-        // The shared connection's ordinary commands share the coarse deadline ring (no timer
-        // per command; see `deadline`); anything with its own deadline gets Tokio's timer.
-        let io = Traced::new(span, io);
-        let deadline = if source == Source::Shared && timeout == inner.deadlines.timeout() {
-            inner.deadlines.guard(io).await
         } else {
-            tokio::time::timeout(timeout, io).await.ok()
-        };
-        let result = match deadline {
-            Some(r) => r,
-            None => Err(Error::Timeout {
-                op: op.name(),
-                after: timeout,
-            }),
+            // Anything with its own deadline gets Tokio's timer. Boxed, so that this rarer
+            // path (and a dedicated lease's connection handshake, kilobytes of future) does not
+            // make every ordinary command's future as big.
+            let io = Box::pin(self.with_timer(source, generation, conn, timeout, span, f));
+            io.await.unwrap_or_else(|| Err(timed_out()))
         };
 
         // 5. classify and account
@@ -185,6 +185,35 @@ impl RedisManager {
             .metrics
             .record(op, outcome, started.elapsed().as_secs_f64());
         result
+    }
+
+    /// The I/O of a call under Tokio's timer; `None` when the deadline passed.
+    async fn with_timer<T, F, Fut>(
+        &self,
+        source: Source,
+        generation: u64,
+        conn: Conn,
+        timeout: Duration,
+        span: Option<tracing::Span>,
+        f: F,
+    ) -> Option<Result<T>>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = (Conn, redis::RedisResult<T>)>,
+    {
+        let io = async {
+            match source {
+                Source::Shared => {
+                    let (conn, result) = f(conn).await;
+                    self.inner.conns.put(generation, conn);
+                    result.map_err(Error::from)
+                }
+                Source::Dedicated => self.on_dedicated(f).await,
+            }
+        };
+        tokio::time::timeout(timeout, Traced::new(span, io))
+            .await
+            .ok()
     }
 
     async fn on_dedicated<T, F, Fut>(&self, f: F) -> Result<T>

@@ -142,7 +142,10 @@ pin_project_lite::pin_project! {
         ring: &'a Deadlines,
         started: u64,
         shard: usize,
-        registered: Option<Waker>,
+        // The waker left in the slot, as `(data, vtable)` addresses: enough to tell whether a
+        // later poll brings another waker (what `Waker::will_wake` compares) without holding
+        // a second clone of it.
+        registered: Option<(usize, usize)>,
         #[pin]
         io: F,
     }
@@ -169,16 +172,13 @@ impl<F: Future> Future for Guarded<'_, F> {
         if this.ring.expired(*this.started) {
             return Poll::Ready(None);
         }
-        let fresh = match this.registered {
-            Some(w) => !w.will_wake(cx.waker()),
-            None => true,
-        };
-        if fresh {
-            let waker = cx.waker().clone();
+        let waker = cx.waker();
+        let identity = (waker.data() as usize, waker.vtable() as *const _ as usize);
+        if *this.registered != Some(identity) {
             if let Ok(mut wakers) = this.ring.slot(*this.started, *this.shard).wakers.lock() {
                 wakers.push(waker.clone());
             }
-            *this.registered = Some(waker);
+            *this.registered = Some(identity);
         }
         Poll::Pending
     }

@@ -44,6 +44,7 @@ pub mod breaker;
 mod chokepoint;
 mod commands;
 pub mod config;
+mod conn_cache;
 mod connection;
 mod deadline;
 pub mod error;

@@ -50,6 +50,8 @@ pub(crate) struct Inner {
     pub(crate) config: Arc<Config>,
     pub(crate) connector: Connector,
     pub(crate) conn: ArcSwapOption<Installed>,
+    /// Spare handles of `conn`, per thread, so a command need not clone one.
+    pub(crate) conns: crate::conn_cache::ConnCache,
     pub(crate) state: StateCell,
     pub(crate) breaker: CircuitBreaker,
     /// Written twice per command by every core: padded so it does not share a cache line
@@ -193,6 +195,7 @@ impl RedisManager {
             replica: Default::default(),
             connector,
             conn: ArcSwapOption::empty(),
+            conns: Default::default(),
             state: StateCell::new(),
             in_flight: Padded(AtomicUsize::new(0)),
             deadlines: crate::deadline::Deadlines::new(config.command_timeout),
@@ -301,13 +304,26 @@ impl RedisManager {
         }
         inner.deadlines.expire_all();
         inner.conn.store(None);
+        inner.conns.install(0);
         inner.replica.current.store(None);
         inner.pool.clear();
         tracing::info!("redis manager shut down");
     }
 
-    /// The installed connection and its generation, if ready. (Measured: a per-handle cache of
-    /// the clone saved instructions but not wall time, so the clone stays.)
+    /// A handle of the installed connection and its generation, if ready: a spare one from
+    /// this thread's shard of the cache when there is one (give it back with
+    /// `inner.conns.put`), else a fresh clone.
+    #[inline]
+    pub(crate) fn checkout(&self) -> Result<(Conn, u64)> {
+        if self.inner.state.get() == ConnState::Ready
+            && let Some(spare) = self.inner.conns.take()
+        {
+            return Ok(spare);
+        }
+        self.current()
+    }
+
+    /// The installed connection (a clone) and its generation, if ready.
     #[inline]
     pub(crate) fn current(&self) -> Result<(Conn, u64)> {
         let state = self.inner.state.get();

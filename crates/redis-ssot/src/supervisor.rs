@@ -44,6 +44,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                     generation,
                     addr,
                 })));
+                inner.conns.install(generation);
                 let opened = inner
                     .counters
                     .connections_opened
@@ -80,6 +81,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                 }
                 inner.state.set(ConnState::Reconnecting);
                 inner.conn.store(None);
+                inner.conns.install(0);
                 continue;
             }
             Ok(Err(e)) => e,
@@ -118,6 +120,7 @@ async fn swap(inner: &Inner, generation: &mut u64) {
                 generation: *generation,
                 addr,
             })));
+            inner.conns.install(*generation);
             inner
                 .counters
                 .connections_opened
