@@ -45,6 +45,10 @@ pub struct BenchArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Install the Prometheus recorder first (as `serve` does), so the manager's per-command
+    /// duration histogram is really recorded; without it the `metrics` facade drops it.
+    #[arg(long)]
+    pub metrics: bool,
     /// Run only one mode (for profilers: instruction counts of one mode alone).
     #[arg(long, hide = true)]
     pub only: Option<String>,
@@ -123,6 +127,16 @@ pub async fn run(args: BenchArgs) -> Result<i32, String> {
     if args.clients == 0 || args.ops == 0 || args.rounds == 0 {
         return Err("--clients, --ops and --rounds must be at least 1".into());
     }
+    let _upkeep = args.metrics.then(|| {
+        let handle =
+            gateway::metrics::prometheus().ok_or("another metrics recorder is installed")?;
+        Ok::<_, String>(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                handle.run_upkeep();
+            }
+        }))
+    });
     let target = RedisTarget::resolve(args.redis_url.clone(), Listen::Tcp, None)?;
     let config = Config::from_url(target.url()).map_err(|e| e.to_string())?;
     let manager = RedisManager::connect(config).map_err(|e| e.to_string())?;

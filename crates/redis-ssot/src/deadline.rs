@@ -11,7 +11,10 @@
 //! * a command notes the epoch it started in and counts itself in that epoch's slot of a ring;
 //!   if it is still pending it leaves its task's waker in the slot. Each slot is split into
 //!   per-thread shards on their own cache lines, so the cores do not fight over one counter
-//!   and one lock on every command;
+//!   and one lock on every command. A command counts itself in on the thread it starts on and
+//!   out on the thread it ends on (tasks move between worker threads: the one that reads the
+//!   reply wakes them), so a shard's count may go below zero; only the sum over an epoch's
+//!   shards means anything;
 //! * when an epoch is `ceil(timeout / tick) + 1` ticks old, every command of it has run for at
 //!   least `timeout`: the watchdog wakes the slot's wakers if any of its commands is still in
 //!   flight (else just drops them), and those commands return `Timeout`.
@@ -23,14 +26,16 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::shard::{Padded, SHARDS, my_shard};
 
 struct Slot {
-    in_flight: AtomicUsize,
+    /// Commands that started in this epoch, counted in on this shard, minus those counted
+    /// out on it.
+    in_flight: AtomicIsize,
     wakers: Mutex<Vec<Waker>>,
 }
 
@@ -55,7 +60,7 @@ impl Deadlines {
             .map(|_| {
                 std::array::from_fn(|_| {
                     Padded(Slot {
-                        in_flight: AtomicUsize::new(0),
+                        in_flight: AtomicIsize::new(0),
                         wakers: Mutex::new(Vec::new()),
                     })
                 })
@@ -87,14 +92,12 @@ impl Deadlines {
     /// Wraps `io` so that it resolves to `None` once its deadline has passed.
     pub(crate) fn guard<F: Future>(&self, io: F) -> Guarded<'_, F> {
         let started = self.epoch.load(Ordering::Acquire);
-        let shard = my_shard();
-        self.slot(started, shard)
+        self.slot(started, my_shard())
             .in_flight
             .fetch_add(1, Ordering::AcqRel);
         Guarded {
             ring: self,
             started,
-            shard,
             registered: None,
             io,
         }
@@ -106,13 +109,15 @@ impl Deadlines {
         let Some(expired) = now.checked_sub(self.ttl) else {
             return;
         };
+        let in_flight: isize = (0..SHARDS)
+            .map(|shard| self.slot(expired, shard).in_flight.load(Ordering::Acquire))
+            .sum();
         for shard in 0..SHARDS {
-            let slot = self.slot(expired, shard);
-            let wakers = match slot.wakers.lock() {
+            let wakers = match self.slot(expired, shard).wakers.lock() {
                 Ok(mut w) => std::mem::take(&mut *w),
                 Err(_) => continue,
             };
-            if slot.in_flight.load(Ordering::Acquire) > 0 {
+            if in_flight > 0 {
                 wakers.into_iter().for_each(Waker::wake);
             }
         }
@@ -141,7 +146,6 @@ pin_project_lite::pin_project! {
     pub(crate) struct Guarded<'a, F> {
         ring: &'a Deadlines,
         started: u64,
-        shard: usize,
         // The waker left in the slot, as `(data, vtable)` addresses: enough to tell whether a
         // later poll brings another waker (what `Waker::will_wake` compares) without holding
         // a second clone of it.
@@ -154,7 +158,7 @@ pin_project_lite::pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             this.ring
-                .slot(*this.started, *this.shard)
+                .slot(*this.started, my_shard())
                 .in_flight
                 .fetch_sub(1, Ordering::AcqRel);
         }
@@ -175,7 +179,7 @@ impl<F: Future> Future for Guarded<'_, F> {
         let waker = cx.waker();
         let identity = (waker.data() as usize, waker.vtable() as *const _ as usize);
         if *this.registered != Some(identity) {
-            if let Ok(mut wakers) = this.ring.slot(*this.started, *this.shard).wakers.lock() {
+            if let Ok(mut wakers) = this.ring.slot(*this.started, my_shard()).wakers.lock() {
                 wakers.push(waker.clone());
             }
             *this.registered = Some(identity);
