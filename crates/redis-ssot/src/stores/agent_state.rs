@@ -27,22 +27,30 @@ use crate::keys::{self, UserId};
 use crate::manager::RedisManager;
 
 /// CAS save: KEYS run, ctx, thread index; ARGV expected version, JSON, state TTL, thread id,
-/// thread TTL, thread expiry score, run id, now. Returns `{code, version}`: 1 written,
-/// 0 version mismatch, -1 the run belongs to another thread.
+/// thread TTL, thread expiry score, run id, now, next version. Returns `{code, version}`:
+/// 1 written, 0 version mismatch, -1 the run belongs to another thread.
+///
+/// Versions travel as decimal strings and are compared as strings (both sides write them
+/// the same way): a Lua number passed to `redis.call` is formatted with `snprintf`, which
+/// costs more than the HSET it feeds. Expired threads are trimmed from the index only when
+/// this save adds a thread to it: an index then never holds more entries than the live
+/// threads at the last addition (plus the one added), and `list_threads` trims before it
+/// reads, so a save that only refreshes a known thread skips the ZREMRANGEBYSCORE.
 static SAVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-if cur ~= tonumber(ARGV[1]) then return {0, cur} end
-local t = redis.call('HGET', KEYS[1], 't')
-if t and t ~= ARGV[4] then return {-1, cur} end
-redis.call('HSET', KEYS[1], 'v', cur + 1, 's', ARGV[2], 't', ARGV[4])
+local got = redis.call('HMGET', KEYS[1], 'v', 't')
+local cur = got[1] or '0'
+if cur ~= ARGV[1] then return {0, tonumber(cur)} end
+if got[2] and got[2] ~= ARGV[4] then return {-1, tonumber(cur)} end
+redis.call('HSET', KEYS[1], 'v', ARGV[9], 's', ARGV[2], 't', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('SET', KEYS[2], ARGV[7], 'PX', ARGV[5])
-redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[8])
+if redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4]) == 1 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[8])
+end
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
-return {1, cur + 1}
+return {1, tonumber(ARGV[9])}
 ",
     )
 });
@@ -211,7 +219,8 @@ impl AgentStateStore {
             .arg(thread_ttl)
             .arg(now.saturating_add(thread_ttl))
             .arg(&state.run_id)
-            .arg(now);
+            .arg(now)
+            .arg(next.version);
         let (code, stored): (i64, u64) = self.manager.invoke(&inv).await?;
         match code {
             1 => Ok(next),
