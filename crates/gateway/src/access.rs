@@ -134,6 +134,46 @@ impl Access {
         Ok(!revoked? && live? == 1 && !cred_revoked?)
     }
 
+    /// [`Access::still_valid`] and one read of the caller's, sent as one pipeline: the
+    /// checks and the read cost one trip through the manager (one queued request, one
+    /// reply to wait for) instead of one each. The read's result is returned whatever the
+    /// checks say; an error in any of them fails the whole call (closed).
+    pub async fn still_valid_with<T: redis_ssot::redis::FromRedisValue>(
+        &self,
+        token: &str,
+        session: &Session,
+        read: redis_ssot::redis::Cmd,
+    ) -> Result<(bool, T), Error> {
+        let mut pipe = redis_ssot::redis::pipe();
+        pipe.exists(redis_ssot::keys::blacklist(token))
+            .exists(redis_ssot::keys::session(&session.fingerprint));
+        if let Some(cred) = &session.credential_id {
+            pipe.exists(redis_ssot::keys::blacklist(cred));
+        }
+        pipe.add_command(read);
+        let mut replies: Vec<redis_ssot::redis::Value> = self.manager.pipeline(&pipe).await?;
+        let decode = |v: redis_ssot::redis::Value| -> Result<i64, Error> {
+            redis_ssot::redis::from_redis_value(v).map_err(|e| Error::Decode(e.to_string()))
+        };
+        let expected = 3 + usize::from(session.credential_id.is_some());
+        if replies.len() != expected {
+            return Err(Error::Decode(format!(
+                "the session check returned {} replies for {expected} commands",
+                replies.len()
+            )));
+        }
+        let last = replies
+            .pop()
+            .ok_or_else(|| Error::Decode("the session check returned no reply".into()))?;
+        let read =
+            redis_ssot::redis::from_redis_value(last).map_err(|e| Error::Decode(e.to_string()))?;
+        let mut counts = replies.into_iter().map(decode);
+        let revoked = counts.next().transpose()?.unwrap_or(1) > 0;
+        let live = counts.next().transpose()?.unwrap_or(0) == 1;
+        let cred_revoked = counts.next().transpose()?.unwrap_or(0) > 0;
+        Ok((!revoked && live && !cred_revoked, read))
+    }
+
     /// Whether a credential (a raw JWT or its `jti`) is blacklisted.
     pub async fn is_revoked(&self, credential: &str) -> Result<bool, Error> {
         self.blacklist.is_revoked(credential).await

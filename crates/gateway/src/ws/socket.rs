@@ -9,13 +9,14 @@
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use futures_util::SinkExt;
-use redis_ssot::{ConnState, Error, UserId};
+use redis_ssot::{ConnState, Error, StreamEntry, UserId};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::Resume;
 use super::frames::{self, ClientFrame};
 use crate::agent::runner::{self, RunRequest};
+use crate::eventlog::EventLog;
 use crate::events::{ErrorCode, error_event};
 use crate::extract::Authed;
 use crate::hub::SocketGuard;
@@ -344,18 +345,21 @@ impl Conn {
                 text,
                 client_ref,
             }) => {
-                // The thread's history (what the agent is shown) is read together with the
-                // session check: one round trip before the run instead of two in a row.
-                let (access, log) = (self.app.access(), self.app.log());
-                let (valid, history) = tokio::join!(
-                    access.still_valid(&self.who.token, &self.who.session),
-                    log.thread_tail(self.user(), thread_id.as_str(), runner::HISTORY)
-                );
-                match valid {
-                    Ok(true) => {}
-                    Ok(false) => return self.close(close_code::POLICY, "session ended").await,
+                // The thread's history (what the agent is shown) is read in the same
+                // pipeline as the session check: one request through the manager before the
+                // run instead of three.
+                let tail =
+                    EventLog::thread_tail_cmd(self.user(), thread_id.as_str(), runner::HISTORY);
+                let checked = self
+                    .app
+                    .access()
+                    .still_valid_with::<Vec<StreamEntry>>(&self.who.token, &self.who.session, tail)
+                    .await;
+                let history = match checked {
+                    Ok((true, entries)) => EventLog::tail_events(entries),
+                    Ok((false, _)) => return self.close(close_code::POLICY, "session ended").await,
                     Err(e) => return self.send(&unavailable_now(&e)).await,
-                }
+                };
                 let req = RunRequest {
                     uid: self.user().clone(),
                     user_id: self.who.session.user.clone(),
