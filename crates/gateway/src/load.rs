@@ -9,10 +9,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -190,32 +189,92 @@ struct Received {
     code: Option<String>,
 }
 
-/// Reads a socket until it closes, forwarding JSON events and recording the close code.
-fn spawn_reader(
+/// One of a user's sockets, read by the user's own task: no reader task and channel per
+/// socket, so a received message costs one wake-up of the load generator, not two.
+struct Sock {
     ws: WsStream,
-) -> (
-    futures_util::stream::SplitSink<WsStream, Message>,
-    mpsc::UnboundedReceiver<Received>,
-    tokio::task::JoinHandle<String>,
-) {
-    let (sink, mut stream) = ws.split();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(async move {
-        while let Some(msg) = stream.next().await {
-            match msg {
-                Ok(Message::Text(t)) => {
-                    if let Ok(v) = serde_json::from_str::<Received>(t.as_str()) {
-                        let _ = tx.send(v);
-                    }
-                }
-                Ok(Message::Close(frame)) => return close_label(frame.as_ref()),
-                Ok(_) => {}
-                Err(_) => return "abnormal".to_string(),
+    /// The stored events received (those with an `event_id`), in arrival order.
+    seen: Vec<Received>,
+    /// How the socket ended, once it has (see [`close_label`]).
+    closed: Option<String>,
+}
+
+impl Sock {
+    fn new(ws: WsStream) -> Sock {
+        Sock {
+            ws,
+            seen: Vec::new(),
+            closed: None,
+        }
+    }
+
+    /// The next JSON message, or `None` once the socket has closed (recorded in `closed`).
+    async fn next(&mut self) -> Option<Received> {
+        if self.closed.is_some() {
+            return None;
+        }
+        while let Some(msg) = self.ws.next().await {
+            if let Some(done) = self.take(msg) {
+                return done;
             }
         }
-        "abnormal".to_string()
-    });
-    (sink, rx, task)
+        self.closed = Some("abnormal".to_string());
+        None
+    }
+
+    /// The messages already received, without waiting.
+    fn drain(&mut self) {
+        while self.closed.is_none() {
+            match self.ws.next().now_or_never() {
+                Some(Some(msg)) => {
+                    if let Some(Some(v)) = self.take(msg) {
+                        self.keep(v);
+                    }
+                }
+                Some(None) => self.closed = Some("abnormal".to_string()),
+                None => return,
+            }
+        }
+    }
+
+    /// `Some(Some(v))`: a message; `Some(None)`: the socket closed; `None`: nothing to report.
+    fn take(
+        &mut self,
+        msg: Result<Message, tokio_tungstenite::tungstenite::Error>,
+    ) -> Option<Option<Received>> {
+        match msg {
+            Ok(Message::Text(t)) => serde_json::from_str::<Received>(t.as_str()).ok().map(Some),
+            Ok(Message::Close(frame)) => {
+                self.closed = Some(close_label(frame.as_ref()));
+                Some(None)
+            }
+            Ok(_) => None,
+            Err(_) => {
+                self.closed = Some("abnormal".to_string());
+                Some(None)
+            }
+        }
+    }
+
+    /// Records a stored event for the audit.
+    fn keep(&mut self, v: Received) {
+        if v.event_id.is_some() {
+            self.seen.push(v);
+        }
+    }
+
+    /// Ends the socket with our Close frame and waits (up to 5 s) for the gateway's echo;
+    /// returns how it ended, if it did.
+    async fn close(&mut self) -> Option<String> {
+        if self.closed.is_none() {
+            let _ = self.ws.send(Message::Close(Some(normal_close()))).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                while self.next().await.is_some() {}
+            })
+            .await;
+        }
+        self.closed.take()
+    }
 }
 
 /// The Close frame the load generator ends its sockets with.
@@ -264,9 +323,7 @@ async fn one_user(
     };
     r.sockets = 2;
     r.ok = true;
-    let (mut sink_a, mut rx_a, task_a) = spawn_reader(a);
-    let (mut sink_b, mut rx_b, task_b) = spawn_reader(b);
-    let mut seen: [Vec<Received>; 2] = [Vec::new(), Vec::new()];
+    let (mut a, mut b) = (Sock::new(a), Sock::new(b));
     let mut runs: HashSet<String> = HashSet::new();
     for m in 0..messages {
         if !think.is_zero() {
@@ -275,11 +332,19 @@ async fn one_user(
             } else {
                 rand::random_range(0.5..1.5)
             };
-            tokio::time::sleep(think.mul_f64(factor)).await;
+            // The second socket keeps reading while the user thinks.
+            let pause = tokio::time::sleep(think.mul_f64(factor));
+            tokio::pin!(pause);
+            loop {
+                tokio::select! {
+                    _ = &mut pause => break,
+                    Some(v) = b.next(), if b.closed.is_none() => b.keep(v),
+                }
+            }
         }
         let msg = json!({"type": "user_message", "thread_id": format!("load-{m}"), "text": format!("what is {m}+1")});
         let sent_at = Instant::now();
-        if sink_a
+        if a.ws
             .send(Message::Text(msg.to_string().into()))
             .await
             .is_err()
@@ -289,9 +354,19 @@ async fn one_user(
         }
         r.sent += 1;
         let mut run_id = None;
-        let deadline = tokio::time::Instant::now() + RUN_DEADLINE;
+        let deadline = tokio::time::sleep(RUN_DEADLINE);
+        tokio::pin!(deadline);
         loop {
-            let Ok(Some(v)) = tokio::time::timeout_at(deadline, rx_a.recv()).await else {
+            let v = tokio::select! {
+                biased;
+                v = a.next() => v,
+                Some(v) = b.next(), if b.closed.is_none() => {
+                    b.keep(v);
+                    continue;
+                }
+                _ = &mut deadline => None,
+            };
+            let Some(v) = v else {
                 *r.errors.entry("run_timeout".into()).or_default() += 1;
                 break;
             };
@@ -306,33 +381,37 @@ async fn one_user(
                     if run_id.is_some() && v.run_id.as_deref() == run_id.as_deref() =>
                 {
                     r.latencies_us.push(sent_at.elapsed().as_micros() as u64);
-                    seen[0].push(v);
+                    a.keep(v);
                     break;
                 }
                 _ => {}
             }
-            if v.event_id.is_some() {
-                seen[0].push(v);
-            }
+            a.keep(v);
         }
         runs.extend(run_id);
     }
-    // Let the second socket catch up, then drain both.
+    // Let the second socket catch up (still reading the first, so that a late duplicate
+    // there is seen too), then take what both have already received.
     let expected = runs.len() * EVENTS_PER_RUN;
-    let until = tokio::time::Instant::now() + Duration::from_secs(10);
-    while count_events(&seen[1], &runs) < expected {
-        match tokio::time::timeout_at(until, rx_b.recv()).await {
-            Ok(Some(v)) => seen[1].push(v),
-            _ => break,
+    let mut have = count_events(&b.seen, &runs);
+    let until = tokio::time::sleep(Duration::from_secs(10));
+    tokio::pin!(until);
+    while have < expected && b.closed.is_none() {
+        tokio::select! {
+            biased;
+            v = b.next() => {
+                if let Some(v) = v {
+                    have += count_events(std::slice::from_ref(&v), &runs);
+                    b.keep(v);
+                }
+            }
+            Some(v) = a.next(), if a.closed.is_none() => a.keep(v),
+            _ = &mut until => break,
         }
     }
-    while let Ok(v) = rx_a.try_recv() {
-        seen[0].push(v);
-    }
-    while let Ok(v) = rx_b.try_recv() {
-        seen[1].push(v);
-    }
-    for s in &seen {
+    a.drain();
+    b.drain();
+    for s in [&a.seen, &b.seen] {
         let (lost, dup) = audit(s, &runs);
         r.lost += lost;
         r.duplicated += dup;
@@ -340,11 +419,8 @@ async fn one_user(
     // Close with 1000 so the gateway's echo of our frame reads as a clean close; a bare
     // Close(None) is echoed without a code and would be indistinguishable from a server
     // that closed without saying why.
-    for sink in [&mut sink_a, &mut sink_b] {
-        let _ = sink.send(Message::Close(Some(normal_close()))).await;
-    }
-    for task in [task_a, task_b] {
-        if let Ok(Ok(code)) = tokio::time::timeout(Duration::from_secs(5), task).await {
+    for sock in [&mut a, &mut b] {
+        if let Some(code) = sock.close().await {
             *r.close_codes.entry(code).or_default() += 1;
         }
     }
