@@ -9,7 +9,9 @@
 //! * time is cut into ticks of `command_timeout / 8` (clamped to 1–100 ms); a watchdog task
 //!   advances an epoch counter once per tick;
 //! * a command notes the epoch it started in and counts itself in that epoch's slot of a ring;
-//!   if it is still pending it leaves its task's waker in the slot. Each slot is split into
+//!   if it is still pending it leaves its task's waker in the slot, once per task: waking a
+//!   task polls whatever command it is waiting on, so one waker per task and epoch wakes all
+//!   of that task's commands of the epoch (a busy task sends hundreds per tick). Each slot is split into
 //!   per-thread shards on their own cache lines, so the cores do not fight over one counter
 //!   and one lock on every command. A command counts itself in on the thread it starts on and
 //!   out on the thread it ends on (tasks move between worker threads: the one that reads the
@@ -23,7 +25,9 @@
 //! (at most 25% late). Commands with another deadline (blocking commands, durable writes,
 //! dedicated connections) keep Tokio's timer.
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
@@ -36,7 +40,51 @@ struct Slot {
     /// Commands that started in this epoch, counted in on this shard, minus those counted
     /// out on it.
     in_flight: AtomicIsize,
-    wakers: Mutex<Vec<Waker>>,
+    wakers: Mutex<Wakers>,
+}
+
+/// The wakers left in one slot shard, one per task (by waker identity). The identity cannot
+/// be reused by another task before the slot is drained: the clone kept in `list` keeps the
+/// first task's allocation alive until then.
+#[derive(Default)]
+struct Wakers {
+    seen: HashSet<(usize, usize), BuildHasherDefault<IdentityHasher>>,
+    list: Vec<Waker>,
+}
+
+impl Wakers {
+    /// Takes the wakers out, leaving room for as many next time.
+    fn take(&mut self) -> Vec<Waker> {
+        self.seen.clear();
+        let room = self.list.len();
+        std::mem::replace(&mut self.list, Vec::with_capacity(room))
+    }
+}
+
+/// Hashes a waker's `(data, vtable)` addresses: already unique, so mixing them is enough.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|b| self.write_u8(*b));
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.write_u64(u64::from(b));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(29) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// The epoch ring of one manager.
@@ -61,7 +109,7 @@ impl Deadlines {
                 std::array::from_fn(|_| {
                     Padded(Slot {
                         in_flight: AtomicIsize::new(0),
-                        wakers: Mutex::new(Vec::new()),
+                        wakers: Mutex::new(Wakers::default()),
                     })
                 })
             })
@@ -114,7 +162,7 @@ impl Deadlines {
             .sum();
         for shard in 0..SHARDS {
             let wakers = match self.slot(expired, shard).wakers.lock() {
-                Ok(mut w) => std::mem::take(&mut *w),
+                Ok(mut w) => w.take(),
                 Err(_) => continue,
             };
             if in_flight > 0 {
@@ -129,7 +177,7 @@ impl Deadlines {
             .fetch_add(self.ttl + self.slots.len() as u64, Ordering::AcqRel);
         for slot in self.slots.iter().flatten() {
             let wakers = match slot.wakers.lock() {
-                Ok(mut w) => std::mem::take(&mut *w),
+                Ok(mut w) => w.take(),
                 Err(_) => continue,
             };
             wakers.into_iter().for_each(Waker::wake);
@@ -179,8 +227,10 @@ impl<F: Future> Future for Guarded<'_, F> {
         let waker = cx.waker();
         let identity = (waker.data() as usize, waker.vtable() as *const _ as usize);
         if *this.registered != Some(identity) {
-            if let Ok(mut wakers) = this.ring.slot(*this.started, my_shard()).wakers.lock() {
-                wakers.push(waker.clone());
+            if let Ok(mut wakers) = this.ring.slot(*this.started, my_shard()).wakers.lock()
+                && wakers.seen.insert(identity)
+            {
+                wakers.list.push(waker.clone());
             }
             *this.registered = Some(identity);
         }
@@ -230,6 +280,40 @@ mod tests {
             ring.slot(0, my_shard()).in_flight.load(Ordering::Acquire),
             0
         );
+    }
+
+    #[tokio::test]
+    async fn one_waker_per_task_wakes_all_its_stuck_commands() {
+        let ring = std::sync::Arc::new(Deadlines::new(Duration::from_millis(16)));
+        let r = ring.clone();
+        let stuck = tokio::spawn(async move {
+            let a = r.guard(std::future::pending::<()>());
+            let b = r.guard(std::future::pending::<()>());
+            futures_util::join!(a, b)
+        });
+        tokio::task::yield_now().await;
+        let registered: usize = (0..SHARDS)
+            .map(|s| {
+                ring.slot(0, s)
+                    .wakers
+                    .lock()
+                    .map(|w| w.list.len())
+                    .unwrap_or(0)
+            })
+            .sum();
+        assert_eq!(registered, 1, "two commands of one task, one waker");
+        let driver = {
+            let ring = ring.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(ring.tick()).await;
+                    ring.advance();
+                }
+            })
+        };
+        let out = tokio::time::timeout(Duration::from_secs(10), stuck).await;
+        driver.abort();
+        assert_eq!(out.expect("woken").expect("no panic"), (None, None));
     }
 
     #[tokio::test]
