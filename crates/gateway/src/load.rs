@@ -325,6 +325,10 @@ async fn one_user(
     r.ok = true;
     let (mut a, mut b) = (Sock::new(a), Sock::new(b));
     let mut runs: HashSet<String> = HashSet::new();
+    // One timer for all of the user's runs, moved forward for each: moving a registered
+    // deadline later is an atomic store in Tokio, creating one is a timer-wheel insertion.
+    let deadline = tokio::time::sleep(RUN_DEADLINE);
+    tokio::pin!(deadline);
     for m in 0..messages {
         if !think.is_zero() {
             let factor = if m == 0 {
@@ -354,8 +358,9 @@ async fn one_user(
         }
         r.sent += 1;
         let mut run_id = None;
-        let deadline = tokio::time::sleep(RUN_DEADLINE);
-        tokio::pin!(deadline);
+        deadline
+            .as_mut()
+            .reset(tokio::time::Instant::from_std(sent_at) + RUN_DEADLINE);
         loop {
             let v = tokio::select! {
                 biased;
