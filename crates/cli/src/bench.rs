@@ -40,11 +40,16 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 200_000)]
     pub ops: usize,
     /// Measured rounds per mode (the median round is reported).
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 11)]
     pub rounds: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Give the raw connection no response timeout (redis-rs's default is a 500 ms timer per
+    /// request), for reference: raw redis-rs with no deadline at all, against the manager,
+    /// which always has one. Standalone targets only.
+    #[arg(long)]
+    pub raw_no_timeout: bool,
     /// Install the Prometheus recorder first (as `serve` does), so the manager's per-command
     /// duration histogram is really recorded; without it the `metrics` facade drops it.
     #[arg(long)]
@@ -104,6 +109,9 @@ pub struct BenchReport {
     pub cpu_ratio: f64,
     /// Socket options used by both modes.
     pub socket: String,
+    /// The raw connection's per-request deadline (the manager's is `command_timeout`, 1 s by
+    /// default, on every command).
+    pub raw_response_timeout: String,
     /// Where Redis was (credentials redacted).
     pub target: String,
     /// For a cluster target: the same benchmark on an embedded standalone server, in the same
@@ -189,10 +197,13 @@ pub async fn run(args: BenchArgs) -> Result<i32, String> {
 }
 
 /// A raw redis-rs connection to `url`, with redis-rs defaults, as a user of the plain library
-/// would have it.
-async fn raw_connection(url: &str) -> Result<Conn, String> {
+/// would have it (or, with `no_timeout`, without the default 500 ms response timer).
+async fn raw_connection(url: &str, no_timeout: bool) -> Result<Conn, String> {
     let config = Config::from_url(url).map_err(|e| e.to_string())?;
     match &config.topology {
+        Topology::Cluster(_) if no_timeout => {
+            Err("--raw-no-timeout is for standalone targets".into())
+        }
         Topology::Cluster(nodes) => {
             let urls: Vec<String> = nodes
                 .iter()
@@ -209,12 +220,16 @@ async fn raw_connection(url: &str) -> Result<Conn, String> {
             Ok(Conn::Cluster(conn))
         }
         _ => {
-            let conn = redis::Client::open(url)
-                .map_err(|e| e.to_string())?
-                .get_multiplexed_async_connection()
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(Conn::Single(conn))
+            let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+            let conn = if no_timeout {
+                let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+                client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+            } else {
+                client.get_multiplexed_async_connection().await
+            };
+            Ok(Conn::Single(conn.map_err(|e| e.to_string())?))
         }
     }
 }
@@ -227,7 +242,7 @@ async fn bench_kv(
     only: Option<&str>,
 ) -> Result<Option<BenchReport>, String> {
     let redacted = manager.config().redacted_url();
-    let raw = raw_connection(target.url()).await?;
+    let raw = raw_connection(target.url(), args.raw_no_timeout).await?;
     let modes = [Mode::Raw(raw), Mode::Manager(manager.clone())];
     if let Some(only) = only {
         let mode = match only {
@@ -283,6 +298,11 @@ async fn bench_kv(
         socket: "TCP_NODELAY off, keepalive off (redis-rs defaults), one multiplexed connection \
                  (per node on a cluster), both modes"
             .into(),
+        raw_response_timeout: if args.raw_no_timeout {
+            "none".into()
+        } else {
+            "500 ms (redis-rs default)".into()
+        },
         target: redacted,
         standalone: None,
     }))
@@ -298,6 +318,7 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         r.target, r.clients, r.ops, r.rounds
     );
     println!("socket: {}", r.socket);
+    println!("raw response timeout: {}", r.raw_response_timeout);
     println!(
         "{:<8} {:>12} {:>8} {:>8} {:>8} {:>10}",
         "mode", "ops/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op"
