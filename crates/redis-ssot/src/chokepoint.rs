@@ -111,7 +111,7 @@ impl RedisManager {
             // The common case: the shared connection's ordinary commands share the coarse
             // deadline ring (no timer per command; see `deadline`), and redis-rs's future is
             // wrapped once, not three times.
-            match inner.deadlines.guard(Traced::new(span, f(conn))).await {
+            match inner.deadlines.guard_in(span, f(conn)).await {
                 Some((conn, result)) => {
                     inner.conns.put(generation, conn);
                     result.map_err(Error::from)

@@ -11,7 +11,9 @@
 //! * a command notes the epoch it started in and counts itself in that epoch's slot of a ring;
 //!   if it is still pending it leaves its task's waker in the slot, once per task: waking a
 //!   task polls whatever command it is waiting on, so one waker per task and epoch wakes all
-//!   of that task's commands of the epoch (a busy task sends hundreds per tick). Each slot is split into
+//!   of that task's commands of the epoch (a busy task sends hundreds per tick). A small
+//!   per-thread table of recent registrations lets most commands skip even the slot's lock.
+//!   Each slot is split into
 //!   per-thread shards on their own cache lines, so the cores do not fight over one counter
 //!   and one lock on every command. A command counts itself in on the thread it starts on and
 //!   out on the thread it ends on (tasks move between worker threads: the one that reads the
@@ -25,6 +27,7 @@
 //! (at most 25% late). Commands with another deadline (blocking commands, durable writes,
 //! dedicated connections) keep Tokio's timer.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -87,8 +90,34 @@ impl Hasher for IdentityHasher {
     }
 }
 
+/// Ring ids, so a registration remembered for a dropped ring can never match a new ring
+/// allocated at the same address.
+static NEXT_RING: AtomicU64 = AtomicU64::new(1);
+
+/// A registration this thread made: `(ring id, epoch, waker data, waker vtable)`.
+type Recent = (u64, u64, usize, usize);
+
+const RECENT_LEN: usize = 64;
+
+thread_local! {
+    /// Registrations this thread made lately, direct-mapped by waker. A hit means the task's
+    /// waker is already in that epoch's slot (the slot keeps it, and so the task's allocation
+    /// and its address, until the epoch expires). A miss only costs the locked path.
+    static RECENT: [Cell<Recent>; RECENT_LEN] = const { [const { Cell::new((0, 0, 0, 0)) }; RECENT_LEN] };
+}
+
+/// Whether this thread already left `identity`'s waker in `(ring, epoch)`; remembers it if
+/// not (the caller then registers it).
+#[inline]
+fn seen_recently(ring: u64, epoch: u64, identity: (usize, usize)) -> bool {
+    let key = (ring, epoch, identity.0, identity.1);
+    let index = (identity.0 >> 4) % RECENT_LEN;
+    RECENT.with(|recent| recent[index].replace(key) == key)
+}
+
 /// The epoch ring of one manager.
 pub(crate) struct Deadlines {
+    id: u64,
     timeout: Duration,
     tick: Duration,
     /// Epochs a command may live: started in `e`, expired once the epoch reaches `e + ttl`.
@@ -115,6 +144,7 @@ impl Deadlines {
             })
             .collect();
         Deadlines {
+            id: NEXT_RING.fetch_add(1, Ordering::Relaxed),
             timeout,
             tick,
             ttl,
@@ -138,7 +168,14 @@ impl Deadlines {
     }
 
     /// Wraps `io` so that it resolves to `None` once its deadline has passed.
+    #[cfg(test)]
     pub(crate) fn guard<F: Future>(&self, io: F) -> Guarded<'_, F> {
+        self.guard_in(None, io)
+    }
+
+    /// Wraps `io` so that it resolves to `None` once its deadline has passed, and polls it
+    /// inside `span` (if given and enabled).
+    pub(crate) fn guard_in<F: Future>(&self, span: Option<tracing::Span>, io: F) -> Guarded<'_, F> {
         let started = self.epoch.load(Ordering::Acquire);
         self.slot(started, my_shard())
             .in_flight
@@ -147,6 +184,7 @@ impl Deadlines {
             ring: self,
             started,
             registered: None,
+            span: span.filter(|s| !s.is_disabled()),
             io,
         }
     }
@@ -198,6 +236,8 @@ pin_project_lite::pin_project! {
         // later poll brings another waker (what `Waker::will_wake` compares) without holding
         // a second clone of it.
         registered: Option<(usize, usize)>,
+        // The command's tracing span, entered around each poll of `io`.
+        span: Option<tracing::Span>,
         #[pin]
         io: F,
     }
@@ -218,16 +258,19 @@ impl<F: Future> Future for Guarded<'_, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let entered = this.span.as_ref().map(tracing::Span::enter);
         if let Poll::Ready(v) = this.io.poll(cx) {
             return Poll::Ready(Some(v));
         }
+        drop(entered);
         if this.ring.expired(*this.started) {
             return Poll::Ready(None);
         }
         let waker = cx.waker();
         let identity = (waker.data() as usize, waker.vtable() as *const _ as usize);
         if *this.registered != Some(identity) {
-            if let Ok(mut wakers) = this.ring.slot(*this.started, my_shard()).wakers.lock()
+            if !seen_recently(this.ring.id, *this.started, identity)
+                && let Ok(mut wakers) = this.ring.slot(*this.started, my_shard()).wakers.lock()
                 && wakers.seen.insert(identity)
             {
                 wakers.list.push(waker.clone());
