@@ -104,6 +104,11 @@ pub struct Config {
     pub username: Option<String>,
     /// ACL or `requirepass` password.
     pub password: Option<Secret>,
+    /// The sentinels' own ACL user name (Sentinel topology only).
+    pub sentinel_username: Option<String>,
+    /// The sentinels' own password (`requirepass` in sentinel.conf; Sentinel topology only).
+    /// The data nodes use `password`.
+    pub sentinel_password: Option<Secret>,
     /// Logical database (standalone and sentinel only).
     pub db: i64,
     /// Deadline for one command (default 1 s).
@@ -147,8 +152,10 @@ const DEFAULT_URL_ENV: &str = "REDIS_URL";
 impl Config {
     /// Parses a URL and applies the defaults. See the module docs for the accepted forms.
     ///
-    /// Query parameters: `db`, `user`/`username`, `pass`/`password`, and for TLS `ca_file`,
-    /// `cert_file`, `key_file`.
+    /// Query parameters: `db`, `user`/`username`, `pass`/`password`, for TLS `ca_file`,
+    /// `cert_file`, `key_file`, and for sentinels that require their own credentials
+    /// `sentinel_user`/`sentinel_username`, `sentinel_pass`/`sentinel_password` (sentinels are
+    /// reached over plain TCP; the data nodes use `user`/`pass` and TLS).
     pub fn from_url(url: &str) -> Result<Config> {
         let parsed = ParsedUrl::parse(url)?;
         let config = parsed.into_config()?;
@@ -175,6 +182,12 @@ impl Config {
         }
         if let Some(pass) = lookup("REDIS_PASSWORD") {
             config.password = Some(Secret::new(pass));
+        }
+        if let Some(user) = lookup("REDIS_SSOT_SENTINEL_USERNAME") {
+            config.sentinel_username = Some(user);
+        }
+        if let Some(pass) = lookup("REDIS_SSOT_SENTINEL_PASSWORD") {
+            config.sentinel_password = Some(Secret::new(pass));
         }
         for (name, slot) in [
             ("REDIS_SSOT_TLS_CA_FILE", 0usize),
@@ -341,6 +354,19 @@ impl Config {
                 "an ACL user name needs a password",
             ));
         }
+        let sentinel = matches!(self.topology, Topology::Sentinel { .. });
+        if !sentinel && self.sentinel_password.is_some() {
+            return Err(Error::config(
+                "sentinel_password",
+                "only for a redis+sentinel:// URL",
+            ));
+        }
+        if self.sentinel_password.is_none() && self.sentinel_username.is_some() {
+            return Err(Error::config(
+                "sentinel_password",
+                "a sentinel ACL user name needs a password",
+            ));
+        }
         Ok(())
     }
 
@@ -368,10 +394,17 @@ impl Config {
             Topology::Sentinel {
                 sentinels,
                 master_name,
-            } => format!(
-                "redis{tls}+sentinel://{auth}{}/{master_name}",
-                join(sentinels)
-            ),
+            } => {
+                let sentinel_auth = match (&self.sentinel_username, &self.sentinel_password) {
+                    (Some(u), Some(_)) => format!("?sentinel_user={u}&sentinel_pass=***"),
+                    (None, Some(_)) => "?sentinel_pass=***".to_string(),
+                    _ => String::new(),
+                };
+                format!(
+                    "redis{tls}+sentinel://{auth}{}/{master_name}{sentinel_auth}",
+                    join(sentinels)
+                )
+            }
         }
     }
 
@@ -381,6 +414,8 @@ impl Config {
             tls: None,
             username: None,
             password: None,
+            sentinel_username: None,
+            sentinel_password: None,
             db: 0,
             command_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(2),
@@ -565,6 +600,16 @@ impl ParsedUrl {
                 config.password = Some(Secret::new(p));
             }
         }
+        for key in ["sentinel_user", "sentinel_username"] {
+            if let Some(u) = self.query.remove(key) {
+                config.sentinel_username = Some(u);
+            }
+        }
+        for key in ["sentinel_pass", "sentinel_password"] {
+            if let Some(p) = self.query.remove(key) {
+                config.sentinel_password = Some(Secret::new(p));
+            }
+        }
         for key in ["ca_file", "cert_file", "key_file"] {
             if let Some(path) = self.query.remove(key) {
                 let tls = config.tls.as_mut().ok_or_else(|| {
@@ -581,7 +626,8 @@ impl ParsedUrl {
         if let Some((unknown, _)) = self.query.iter().next() {
             return Err(Error::config(
                 unknown.clone(),
-                "unknown URL parameter (known: db, user, pass, ca_file, cert_file, key_file)",
+                "unknown URL parameter (known: db, user, pass, sentinel_user, sentinel_pass, \
+                 ca_file, cert_file, key_file)",
             ));
         }
         Ok(config)

@@ -112,6 +112,22 @@ impl Connector {
         info
     }
 
+    /// How to reach one sentinel: plain TCP, with the sentinels' own credentials if set.
+    fn sentinel_info(&self, sentinel: &ServerAddr) -> Result<ConnectionInfo> {
+        let mut auth = RedisConnectionInfo::default();
+        if let Some(user) = &self.config.sentinel_username {
+            auth = auth.set_username(user);
+        }
+        if let Some(pass) = &self.config.sentinel_password {
+            auth = auth.set_password(pass.expose());
+        }
+        Ok(
+            ConnectionAddr::Tcp(sentinel_host(sentinel), sentinel_port(sentinel))
+                .into_connection_info()?
+                .set_redis_settings(auth),
+        )
+    }
+
     fn connection_addr(&self, addr: &ServerAddr) -> ConnectionAddr {
         match addr {
             ServerAddr::Unix(path) => ConnectionAddr::Unix(path.clone()),
@@ -240,9 +256,7 @@ impl Connector {
         &self,
         sentinel: &ServerAddr,
     ) -> Result<redis::aio::PubSub> {
-        let info = ConnectionAddr::Tcp(sentinel_host(sentinel), sentinel_port(sentinel))
-            .into_connection_info()?;
-        let client = redis::Client::open(info)?;
+        let client = redis::Client::open(self.sentinel_info(sentinel)?)?;
         let connect = client.get_async_pubsub();
         match tokio::time::timeout(self.config.connect_timeout, connect).await {
             Ok(r) => Ok(r?),
@@ -294,8 +308,7 @@ impl Connector {
     ) -> Result<T> {
         let mut last_err = Error::Connection("no sentinel answered".into());
         for sentinel in sentinels {
-            let info = ConnectionAddr::Tcp(sentinel_host(sentinel), sentinel_port(sentinel))
-                .into_connection_info()?;
+            let info = self.sentinel_info(sentinel)?;
             let attempt = async {
                 let client = redis::Client::open(info)?;
                 let mut conn = client

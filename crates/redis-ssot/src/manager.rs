@@ -107,10 +107,13 @@ impl Inner {
     }
 
     pub(crate) fn redact(&self, mut message: String) -> String {
-        if let Some(pass) = &self.config.password
-            && !pass.expose().is_empty()
+        for pass in [&self.config.password, &self.config.sentinel_password]
+            .into_iter()
+            .flatten()
         {
-            message = message.replace(pass.expose(), "***");
+            if !pass.expose().is_empty() {
+                message = message.replace(pass.expose(), "***");
+            }
         }
         message
     }

@@ -51,6 +51,17 @@ impl SentinelSetup {
     /// and waits until every sentinel sees the primary, the replica and both other
     /// sentinels (needed for a quorum and a failover leader election).
     pub fn start() -> io::Result<SentinelSetup> {
+        Self::start_inner(None)
+    }
+
+    /// Like [`SentinelSetup::start`], but the sentinels require `password` (`requirepass`
+    /// in each sentinel's config; they use it with each other too). The data nodes stay
+    /// open.
+    pub fn start_with_sentinel_password(password: &str) -> io::Result<SentinelSetup> {
+        Self::start_inner(Some(password))
+    }
+
+    fn start_inner(sentinel_password: Option<&str>) -> io::Result<SentinelSetup> {
         let primary = RedisServer::start()?;
         let p_port = primary
             .port()
@@ -74,6 +85,10 @@ impl SentinelSetup {
             )
             .arg("sentinel", &format!("failover-timeout {MASTER_NAME} 3000"))
             .arg("sentinel", &format!("parallel-syncs {MASTER_NAME} 1"));
+        let opts = match sentinel_password {
+            Some(pw) => opts.requirepass(pw),
+            None => opts,
+        };
         let sentinels = (0..3)
             .map(|_| RedisServer::start_with(opts.clone()))
             .collect::<io::Result<Vec<_>>>()?;

@@ -197,3 +197,48 @@ fn validate_rejects_bad_tunables() {
         "breaker_failure_threshold"
     );
 }
+
+#[test]
+fn sentinel_credentials_are_read_checked_and_never_shown() {
+    let c = Config::from_url(
+        "redis+sentinel://h1:26379,h2:26379/mymaster?sentinel_user=watcher&sentinel_pass=s3cret",
+    )
+    .unwrap();
+    assert_eq!(c.sentinel_username.as_deref(), Some("watcher"));
+    assert_eq!(
+        c.sentinel_password.as_ref().map(|p| p.expose()),
+        Some("s3cret")
+    );
+    assert_eq!(c.password, None, "the data nodes' password is separate");
+    for shown in [format!("{c:?}"), c.to_string(), c.redacted_url()] {
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+    assert!(
+        c.redacted_url()
+            .ends_with("?sentinel_user=watcher&sentinel_pass=***")
+    );
+
+    let from_env = Config::from_lookup(|name: &str| match name {
+        "REDIS_URL" => Some("redis+sentinel://h1:26379/mymaster".to_string()),
+        "REDIS_SSOT_SENTINEL_PASSWORD" => Some("envpass".to_string()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(
+        from_env.sentinel_password.as_ref().map(|p| p.expose()),
+        Some("envpass")
+    );
+
+    assert_eq!(
+        field_of(Config::from_url("redis://h:6379?sentinel_pass=x").unwrap_err()),
+        "sentinel_password",
+        "a sentinel password without sentinels is a mistake, not ignored"
+    );
+    assert_eq!(
+        field_of(
+            Config::from_url("redis+sentinel://h1:26379/mymaster?sentinel_user=watcher")
+                .unwrap_err()
+        ),
+        "sentinel_password"
+    );
+}
