@@ -325,6 +325,25 @@ mod tests {
         );
     }
 
+    /// Advances `ring` once per tick (as the manager's watchdog does) until `task` ends.
+    async fn run_watchdog_until<T>(
+        ring: &std::sync::Arc<Deadlines>,
+        task: tokio::task::JoinHandle<T>,
+    ) -> Result<Result<T, tokio::task::JoinError>, tokio::time::error::Elapsed> {
+        let driver = {
+            let ring = ring.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(ring.tick()).await;
+                    ring.advance();
+                }
+            })
+        };
+        let out = tokio::time::timeout(Duration::from_secs(10), task).await;
+        driver.abort();
+        out
+    }
+
     #[tokio::test]
     async fn one_waker_per_task_wakes_all_its_stuck_commands() {
         let ring = std::sync::Arc::new(Deadlines::new(Duration::from_millis(16)));
@@ -345,17 +364,7 @@ mod tests {
             })
             .sum();
         assert_eq!(registered, 1, "two commands of one task, one waker");
-        let driver = {
-            let ring = ring.clone();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(ring.tick()).await;
-                    ring.advance();
-                }
-            })
-        };
-        let out = tokio::time::timeout(Duration::from_secs(10), stuck).await;
-        driver.abort();
+        let out = run_watchdog_until(&ring, stuck).await;
         assert_eq!(out.expect("woken").expect("no panic"), (None, None));
     }
 
@@ -366,17 +375,7 @@ mod tests {
         let stuck = tokio::spawn(async move { r.guard(std::future::pending::<()>()).await });
         tokio::task::yield_now().await;
         // Without the wake-up the spawned task would never be polled again.
-        let driver = {
-            let ring = ring.clone();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(ring.tick()).await;
-                    ring.advance();
-                }
-            })
-        };
-        let out = tokio::time::timeout(Duration::from_secs(10), stuck).await;
-        driver.abort();
+        let out = run_watchdog_until(&ring, stuck).await;
         assert_eq!(out.expect("woken").expect("no panic"), None);
     }
 }
