@@ -37,6 +37,8 @@ pub(crate) fn encode(s: &str) -> String {
 pub(crate) enum Probe {
     /// Our process answers and has finished loading.
     Ready,
+    /// Our process answers, but is still loading its dataset.
+    Loading,
     /// Not (yet) ready; the text says why, for the timeout error.
     NotYet(String),
 }
@@ -177,7 +179,7 @@ impl Endpoint {
                 .connect(Duration::from_millis(500))
                 .and_then(|mut c| c.command(&["INFO", "server", "persistence"]));
             match reply {
-                Ok(Value::Error(e)) if e.starts_with("LOADING") => return Probe::NotYet(e),
+                Ok(Value::Error(e)) if e.starts_with("LOADING") => return Probe::Loading,
                 // Some other error (e.g. the default user cannot run INFO): it answers.
                 Ok(Value::Error(_)) => return Probe::Ready,
                 Ok(v) => v.text().unwrap_or_default(),
@@ -193,7 +195,7 @@ impl Endpoint {
             Some(p) if p != pid.to_string() => {
                 Probe::NotYet(format!("another process (pid {p}) answers at this address"))
             }
-            _ if field("loading").as_deref() == Some("1") => Probe::NotYet("loading".into()),
+            _ if field("loading").as_deref() == Some("1") => Probe::Loading,
             _ => Probe::Ready,
         }
     }

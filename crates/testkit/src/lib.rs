@@ -13,7 +13,7 @@
 //! - `options`  — [`ServerOptions`]: what kind of server a test wants (socket, AOF, auth, ACL, TLS).
 //! - `server`   — [`RedisServer`]: one process; start, stop, kill, restart, pause, resume, cli.
 //! - `ports`    — [`free_port`]: free loopback ports outside the kernel's ephemeral range.
-//! - `proxy`    — [`FaultProxy`]: loopback TCP proxy that cuts, blackholes or delays traffic.
+//! - `proxy`    — [`FaultProxy`]: loopback TCP proxy that cuts, blackholes, silences or delays traffic.
 //! - `relay`    — the proxy's per-connection pumps and the shared fault mode.
 //! - `tls`      — [`TlsServer`], [`TlsFiles`]: per-test CA, server and client certificates.
 //! - `cluster`  — [`RedisCluster`]: a real cluster of servers; failover and slot migration.

@@ -28,7 +28,7 @@ impl Shared {
 
 /// A loopback TCP proxy in front of `upstream` whose faults a test switches at will:
 /// [`cut`](FaultProxy::cut), [`blackhole`](FaultProxy::blackhole),
-/// [`delay`](FaultProxy::delay), [`heal`](FaultProxy::heal).
+/// [`silence`](FaultProxy::silence), [`delay`](FaultProxy::delay), [`heal`](FaultProxy::heal).
 ///
 /// The upstream may be down or restarted; each accepted connection dials it afresh, and
 /// a failed dial closes the client connection (like a refused connection), except while
@@ -88,6 +88,16 @@ impl FaultProxy {
     /// [`heal`](FaultProxy::heal), like a partition that heals.
     pub fn blackhole(&self) {
         self.shared.faults.blackhole.store(true, Ordering::SeqCst);
+    }
+
+    /// Half-open sockets: the connections open now go silent for good (their bytes are held
+    /// and never delivered, their sockets stay open), as when a peer vanished without a FIN
+    /// or a NAT forgot the flow. New connections are relayed normally, so a client that dials
+    /// again is served. [`heal`](FaultProxy::heal) does not revive them.
+    pub fn silence(&self) {
+        for link in self.shared.links().iter() {
+            link.silence();
+        }
     }
 
     /// Adds latency `d` to each forwarded chunk, in both directions (so a request and

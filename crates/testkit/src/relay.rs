@@ -43,6 +43,8 @@ pub(crate) struct Link {
     client: TcpStream,
     upstream: Mutex<Option<TcpStream>>,
     cut: AtomicBool,
+    /// Silent for good: the peer of this connection vanished (see `FaultProxy::silence`).
+    silenced: AtomicBool,
 }
 
 impl Link {
@@ -51,7 +53,17 @@ impl Link {
             client,
             upstream: Mutex::new(None),
             cut: AtomicBool::new(false),
+            silenced: AtomicBool::new(false),
         }
+    }
+
+    /// Relays nothing more, either way, until the connection closes.
+    pub(crate) fn silence(&self) {
+        self.silenced.store(true, Ordering::SeqCst);
+    }
+
+    fn is_silenced(&self) -> bool {
+        self.silenced.load(Ordering::SeqCst)
     }
 
     /// Closes both sides now; the pumps see EOF/errors and exit.
@@ -139,7 +151,7 @@ fn pump(src: &TcpStream, dst: &TcpStream, link: &Link, faults: &Faults) {
         if faults.stopped() || link.is_cut() {
             return;
         }
-        let blackholed = faults.blackholed();
+        let blackholed = faults.blackholed() || link.is_silenced();
         if !blackholed && !held.is_empty() {
             if (&*dst).write_all(&held).is_err() {
                 return;
@@ -167,7 +179,7 @@ fn pump(src: &TcpStream, dst: &TcpStream, link: &Link, faults: &Faults) {
         if !delay.is_zero() {
             thread::sleep(delay);
         }
-        if faults.blackholed() || !held.is_empty() {
+        if faults.blackholed() || link.is_silenced() || !held.is_empty() {
             if held.len() + n > MAX_HELD {
                 return;
             }

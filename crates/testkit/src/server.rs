@@ -90,12 +90,32 @@ fn file_len(path: &Path) -> u64 {
 
 /// Spawns the process and waits until it answers; retries while the port is taken if
 /// `retry_bind` (restarts must come back on the same port, which may be briefly busy).
+/// When a launched server counts as up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Up {
+    /// It answers commands (its dataset is loaded).
+    Answers,
+    /// It accepts connections, perhaps still answering `LOADING`.
+    Listens,
+}
+
 fn launch(
     conf: &Path,
     sentinel: bool,
     endpoint: &Endpoint,
     dir: &Path,
     retry_bind: bool,
+) -> io::Result<Child> {
+    launch_until(conf, sentinel, endpoint, dir, retry_bind, Up::Answers)
+}
+
+fn launch_until(
+    conf: &Path,
+    sentinel: bool,
+    endpoint: &Endpoint,
+    dir: &Path,
+    retry_bind: bool,
+    up: Up,
 ) -> io::Result<Child> {
     let deadline = Instant::now() + READY_TIMEOUT;
     let log = dir.join("redis.log");
@@ -114,7 +134,7 @@ fn launch(
         }
         let child = spawn::spawn(cmd)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot spawn redis-server: {e}")))?;
-        match wait_ready(child, endpoint, deadline, &|| {
+        match wait_ready(child, endpoint, deadline, up, &|| {
             format!("{}{}", tail(&stdio, 0), tail(&log, offset))
         }) {
             Err(e)
@@ -133,6 +153,7 @@ fn wait_ready(
     mut child: Child,
     endpoint: &Endpoint,
     deadline: Instant,
+    up: Up,
     logs: &dyn Fn() -> String,
 ) -> io::Result<Child> {
     let place = endpoint.url_with(None, None);
@@ -154,6 +175,8 @@ fn wait_ready(
         }
         match endpoint.probe(child.id()) {
             Probe::Ready => return Ok(child),
+            Probe::Loading if up == Up::Listens => return Ok(child),
+            Probe::Loading => last = "loading its dataset".into(),
             Probe::NotYet(why) => last = why,
         }
         if Instant::now() >= deadline {
@@ -357,6 +380,24 @@ impl RedisServer {
             &self.endpoint,
             self.dir.path(),
             true,
+        )?;
+        st.child = Some(child);
+        st.paused = false;
+        Ok(())
+    }
+
+    /// Like [`RedisServer::restart`], but returns as soon as the server accepts connections,
+    /// while it may still be loading its dataset from disk (answering `LOADING`).
+    pub fn restart_loading(&self) -> io::Result<()> {
+        self.stop();
+        let mut st = self.state();
+        let child = launch_until(
+            &self.conf,
+            self.sentinel,
+            &self.endpoint,
+            self.dir.path(),
+            true,
+            Up::Listens,
         )?;
         st.child = Some(child);
         st.paused = false;
