@@ -10,6 +10,8 @@ command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 if [ "${WITH_BROWSER:-0}" = "1" ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+  # promtool (in Debian's prometheus package) checks /metrics in the tests.
+  command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -23,8 +25,9 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# Debian's package starts a system redis-server on 6379; the project never uses it.
-for svc in redis-server redis-sentinel; do
+# Debian's packages start a system redis-server on 6379 (and prometheus on 9090); the project
+# never uses them.
+for svc in redis-server redis-sentinel prometheus; do
   if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
   if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done

@@ -1,15 +1,18 @@
 //! `redis-ssot`: the one binary. Thin wiring over the library crates.
 //!
 //! - `serve`: the chat gateway (embedded redis-server when no URL is given).
-//! - `status`: the manager's status against a URL or an embedded server.
+//! - `status`: is Redis ready for a service configured like this (or: ask a running gateway).
+//! - `admin`: a running gateway's operator controls (reconnect, reset the breaker).
 //! - `bench`: the manager against a raw redis-rs connection, same run, same sockets.
 //! - `garden`: the SSOT scanner and fixer (front end in `garden.rs`, engine in crate `gardener`).
 
+mod admin;
 mod bench;
 mod bench_gateway;
 mod bench_workloads;
 mod embedded;
 mod garden;
+mod http;
 mod serve;
 mod status;
 mod target;
@@ -39,8 +42,11 @@ struct Cli {
 enum Command {
     /// Run the chat gateway (embedded redis-server when no URL is given).
     Serve(serve::ServeArgs),
-    /// Print the manager's status (embedded redis-server when no URL is given).
+    /// Is Redis ready? One-line verdict; exit 0 only if ready (embedded redis-server when no
+    /// URL is given; --gateway asks a running gateway).
     Status(status::StatusArgs),
+    /// A running gateway's operator controls.
+    Admin(admin::AdminArgs),
     /// Benchmark the manager against a raw redis-rs connection.
     Bench(bench::BenchArgs),
     /// Find and fix code that bypasses the one manager.
@@ -74,6 +80,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(a) => serve::run(a).await,
             Command::Status(a) => status::run(a).await,
+            Command::Admin(a) => admin::run(a).await,
             Command::Bench(a) => bench::run(a).await,
             Command::Garden(_) => Ok(2),
         }
@@ -84,6 +91,18 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Prints a line to stdout; a closed pipe (`| head`) ends the output quietly instead of a
+/// panic.
+pub(crate) fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}")
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write the output: {e}");
     }
 }
 

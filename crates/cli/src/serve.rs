@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gateway::{AuthMode, GatewayConfig};
-use redis_ssot::Config;
 
 use crate::embedded::Listen;
 use crate::target::RedisTarget;
@@ -36,21 +35,26 @@ pub struct ServeArgs {
     /// Verify HS256 JWTs with this secret instead of the demo username login.
     #[arg(long, env = "REDIS_SSOT_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Enables the admin routes (`POST /api/admin/reconnect`, `/api/admin/breaker/reset`)
+    /// for this token (at least 16 characters), sent as `Authorization: Bearer <token>`.
+    #[arg(long, env = "REDIS_SSOT_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> Result<i32, String> {
-    let target = RedisTarget::resolve(args.redis_url, Listen::Unix, args.data_dir.as_deref())?;
-    let url = target.url().to_string();
-    // REDIS_SSOT_* tunables come from the environment; the URL from the flag or the child.
-    let config = Config::from_lookup(|name| {
-        if name == "REDIS_URL" {
-            Some(url.clone())
-        } else {
-            std::env::var(name).ok()
+    let admin_token = match args.admin_token.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => {
+            Some(gateway::admin::AdminToken::new(t).map_err(|e| format!("--admin-token: {e}"))?)
         }
-    })
-    .map_err(|e| e.to_string())?;
+    };
+    // Installed before the manager exists, so its first state change and its metric
+    // descriptions reach /metrics.
+    gateway::metrics::install();
+    let target = RedisTarget::resolve(args.redis_url, Listen::Unix, args.data_dir.as_deref())?;
+    // REDIS_SSOT_* tunables come from the environment; the URL from the flag or the child.
+    let config = target.config()?;
     eprintln!(
         "redis: {} ({})",
         config.redacted_url(),
@@ -64,6 +68,7 @@ pub async fn run(args: ServeArgs) -> Result<i32, String> {
 
     let mut gw = GatewayConfig::new(args.listen);
     gw.login_limit.per_ip = args.login_limit_per_ip;
+    gw.admin_token = admin_token;
     if let Some(secret) = args.jwt_secret.filter(|s| !s.is_empty()) {
         gw.auth = AuthMode::Jwt {
             secret: secret.into_bytes(),

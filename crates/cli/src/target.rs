@@ -36,6 +36,21 @@ impl RedisTarget {
         }
     }
 
+    /// The manager's configuration: the URL from here, everything else (`REDIS_PASSWORD`,
+    /// `REDIS_SSOT_TLS_CA_FILE`, every `REDIS_SSOT_*` tunable) from the environment, exactly
+    /// as a service reads it with `Config::from_env`.
+    pub fn config(&self) -> Result<redis_ssot::Config, String> {
+        let url = self.url().to_string();
+        redis_ssot::Config::from_lookup(|name| {
+            if name == "REDIS_URL" {
+                Some(url.clone())
+            } else {
+                std::env::var(name).ok()
+            }
+        })
+        .map_err(|e| e.to_string())
+    }
+
     /// Whether this is our own child server.
     pub fn is_embedded(&self) -> bool {
         matches!(self, RedisTarget::Embedded(_))

@@ -86,6 +86,10 @@ pub struct GatewayConfig {
     pub agent: Arc<dyn Agent>,
     /// Trust `X-Forwarded-For` for the client IP (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// The operator's token: when set, `POST /api/admin/reconnect` and
+    /// `POST /api/admin/breaker/reset` exist and accept it as `Authorization: Bearer <token>`,
+    /// and `/api/status` shows addresses to it. Unset: the admin routes are 404.
+    pub admin_token: Option<crate::admin::AdminToken>,
 }
 
 impl GatewayConfig {
@@ -108,6 +112,7 @@ impl GatewayConfig {
             run_retry_deadline: Duration::from_secs(30),
             agent: Arc::new(DemoAgent),
             trust_forwarded_for: false,
+            admin_token: None,
         }
     }
 }
@@ -118,6 +123,7 @@ impl std::fmt::Debug for GatewayConfig {
             .field("listen", &self.listen)
             .field("auth", &self.auth)
             .field("outage", &self.outage.is_some())
+            .field("admin_token", &self.admin_token.is_some())
             .field("agent", &self.agent.name())
             .finish_non_exhaustive()
     }

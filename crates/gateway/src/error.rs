@@ -142,7 +142,10 @@ mod tests {
 
     #[test]
     fn outages_map_to_503_and_reply_errors_to_500() {
-        let down = ApiError::from(redis_ssot::Error::Connection("reset".into()));
+        let down = ApiError::from(redis_ssot::Error::connection(
+            redis_ssot::ConnectionKind::Dropped,
+            "reset",
+        ));
         assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(down.code, "redis_unavailable");
         let reply = ApiError::from(redis_ssot::Error::Redis {

@@ -4,6 +4,7 @@
 //! - [`ClientIp`]: the peer address (or `X-Forwarded-For` when configured to trust it).
 //! - [`Authed`]: a live, non-revoked session from the `Authorization` header or `?token=`.
 //! - [`Accepting`]: the readiness gate in front of the WebSocket upgrade.
+//! - [`Admin`]: the operator's admin token.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -112,6 +113,47 @@ impl FromRequestParts<AppState> for Authed {
     }
 }
 
+/// A request carrying the operator's admin token. 404 when no token is configured (the admin
+/// routes do not exist then), 401 for a missing or wrong one.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl Admin {
+    /// Whether the request carries the admin token (for answers that show more to it).
+    pub fn present(parts: &Parts, app: &AppState) -> bool {
+        match (&app.config().admin_token, bearer_header(parts)) {
+            (Some(token), Some(presented)) => token.matches(&presented),
+            _ => false,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        if app.config().admin_token.is_none() {
+            return Err(ApiError::not_found("no such route"));
+        }
+        if Admin::present(parts, app) {
+            Ok(Admin)
+        } else {
+            Err(ApiError::unauthorized(
+                "admin token required: send `Authorization: Bearer <admin token>`",
+            ))
+        }
+    }
+}
+
+/// The `Authorization: Bearer` header only (never `?token=`: an admin token must not end up
+/// in access logs).
+fn bearer_header(parts: &Parts) -> Option<String> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))
+        .map(|t| t.trim().to_string())
+}
+
 /// The readiness gate: refuses with 503 and `Retry-After` unless Redis is ready and this
 /// instance is subscribed to notifications, so no socket is accepted that would then have to
 /// be closed for a Redis reason.
@@ -132,15 +174,17 @@ impl Accepting {
         if app.accepting() {
             return Ok(Accepting);
         }
-        let status = app.manager().status();
+        let status = app.manager().status().without_addresses();
         let retry = if status.breaker.state == redis_ssot::BreakerState::Open {
             app.manager().config().breaker_cooldown
         } else {
             Duration::from_secs(1)
         };
-        Err(ApiError::unavailable(
-            format!("redis is not ready (state: {})", status.state),
-            retry,
-        ))
+        let why = if status.ready {
+            "this gateway's notification subscription is not confirmed yet".to_string()
+        } else {
+            status.verdict()
+        };
+        Err(ApiError::unavailable(why, retry))
     }
 }

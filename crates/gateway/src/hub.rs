@@ -79,7 +79,7 @@ impl Drop for SocketGuard {
                 }
             }
         });
-        metrics::gauge!("gateway.ws.open").decrement(1.0);
+        metrics::gauge!(crate::metrics::WS_CONNECTIONS).decrement(1.0);
     }
 }
 
@@ -128,7 +128,7 @@ impl Hub {
                 },
             );
         });
-        metrics::gauge!("gateway.ws.open").increment(1.0);
+        metrics::gauge!(crate::metrics::WS_CONNECTIONS).increment(1.0);
         SocketGuard {
             hub: self.clone(),
             user: user.to_string(),

@@ -8,6 +8,7 @@
 //!
 //! ## Map
 //! - [`config`]: [`GatewayConfig`], auth mode, the outage hook, limits.
+//! - [`admin`]: the operator's admin token (digest only, constant-time check).
 //! - [`server`]: [`serve`] (bind, log the URL, run until shutdown).
 //! - [`routes`]: [`router`] and one file per group of HTTP routes.
 //! - [`extract`]: extractors that validate before handlers run (JSON, client IP, session,
@@ -24,11 +25,12 @@
 //! - [`hub`]: this instance's sockets, fed by one pub/sub subscription.
 //! - [`ws`]: the gated upgrade and the per-socket loop.
 //! - [`agent`]: the [`Agent`](agent::Agent) trait, the demo agent and the run driver.
-//! - [`metrics`]: the Prometheus recorder behind `/metrics`.
+//! - [`metrics`]: the Prometheus recorder behind `/metrics`, and the gateway's families.
 //! - [`client`]: a small HTTP + WebSocket client for the gateway's API (load and tests).
 //! - [`load`]: the load generator behind `redis-ssot bench gateway`.
 
 pub mod access;
+pub mod admin;
 pub mod agent;
 pub mod auth;
 pub mod client;

@@ -1,22 +1,72 @@
-//! The Prometheus recorder behind `GET /metrics`.
+//! The Prometheus recorder behind `GET /metrics`, and the gateway's own metric families.
 //!
-//! The `metrics` facade has one global recorder per process. The gateway installs a
-//! Prometheus recorder the first time it is asked (so the manager's own metrics, recorded
-//! through the same facade, are exported too) and keeps the handle. If the embedding program
-//! installed a different recorder first, `/metrics` says so instead of failing to start.
+//! The `metrics` facade has one global recorder per process. [`install`] puts a Prometheus
+//! recorder in place (command durations as real histograms with
+//! [`redis_ssot::metrics::DURATION_BUCKETS`]) and describes every family; call it before the
+//! manager connects, so the manager's first state change and its `# HELP` lines are recorded.
+//! If the embedding program installed a different recorder first, `/metrics` says so instead
+//! of failing to start.
+//!
+//! The gateway's families, beside the manager's `db_client_*` ones:
+//!
+//! | family | type | labels |
+//! |---|---|---|
+//! | `gateway_ws_connections` | gauge: sockets open now | |
+//! | `gateway_ws_upgrades_accepted_total` | counter | |
+//! | `gateway_ws_upgrades_refused_total` | counter | `reason`: `not_ready` (503), `unauthorized` (401), `bad_request` (400), `rate_limited` (429) |
+//! | `gateway_ws_closes_total` | counter | `code`: 1000, 1001, 1006 (no close frame), 1008, 1011, ... |
+//! | `gateway_agent_runs_total` | counter | `outcome`: `completed`, `failed` |
+//! | `gateway_events_delivered_total` | counter: events sent to sockets | |
+//! | `gateway_events_replayed_total` | counter: those of them read back from the log (on connect, resume or after a gap) rather than pushed live | |
+//! | `gateway_http_requests_total` | counter | `route`, `status` |
+//! | `gateway_logins_total` | counter | `outcome` |
 
 use std::sync::OnceLock;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics::{describe_counter, describe_gauge};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Sockets open now.
+pub const WS_CONNECTIONS: &str = "gateway_ws_connections";
+/// Upgrades answered with 101.
+pub const WS_UPGRADES_ACCEPTED: &str = "gateway_ws_upgrades_accepted_total";
+/// Upgrades refused before the upgrade, by reason.
+pub const WS_UPGRADES_REFUSED: &str = "gateway_ws_upgrades_refused_total";
+/// Socket closes by close code.
+pub const WS_CLOSES: &str = "gateway_ws_closes_total";
+/// Agent runs by outcome.
+pub const AGENT_RUNS: &str = "gateway_agent_runs_total";
+/// Events sent to sockets.
+pub const EVENTS_DELIVERED: &str = "gateway_events_delivered_total";
+/// Events read back from the log and sent.
+pub const EVENTS_REPLAYED: &str = "gateway_events_replayed_total";
+/// HTTP requests by route and status.
+pub const HTTP_REQUESTS: &str = "gateway_http_requests_total";
+/// Logins by outcome.
+pub const LOGINS: &str = "gateway_logins_total";
+
+/// The close codes whose series exist from the start, so a dashboard (and the test that
+/// 1011 stays 0 through an outage) sees them at 0 rather than missing.
+pub const WATCHED_CLOSE_CODES: [u16; 4] = [1000, 1001, 1008, 1011];
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// The process's Prometheus handle, installing the recorder on first use; `None` when another
-/// recorder was installed first.
-pub fn prometheus() -> Option<&'static PrometheusHandle> {
-    HANDLE
+/// Installs the Prometheus recorder (once per process) and describes the gateway's families;
+/// `None` when another recorder was installed first.
+pub fn install() -> Option<&'static PrometheusHandle> {
+    let handle = HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            let builder = PrometheusBuilder::new().set_buckets_for_metric(
+                Matcher::Full(redis_ssot::metrics::OPERATION_DURATION.to_string()),
+                redis_ssot::metrics::DURATION_BUCKETS,
+            );
+            let recorder = match builder {
+                Ok(b) => b.build_recorder(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "bad histogram buckets; /metrics is empty");
+                    return None;
+                }
+            };
             let handle = recorder.handle();
             match metrics::set_global_recorder(recorder) {
                 Ok(()) => Some(handle),
@@ -26,7 +76,75 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
                 }
             }
         })
-        .as_ref()
+        .as_ref();
+    describe();
+    handle
+}
+
+/// The process's Prometheus handle, installing the recorder on first use.
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    match HANDLE.get() {
+        Some(h) => h.as_ref(),
+        None => install(),
+    }
+}
+
+/// Gives every gateway family its `# HELP` text and creates the series that must exist
+/// from the start. Idempotent.
+pub fn describe() {
+    describe_gauge!(WS_CONNECTIONS, "WebSockets open on this gateway instance.");
+    describe_counter!(
+        WS_UPGRADES_ACCEPTED,
+        "WebSocket upgrades accepted (101 Switching Protocols)."
+    );
+    describe_counter!(
+        WS_UPGRADES_REFUSED,
+        "WebSocket upgrades refused before the upgrade, by reason (not_ready is a 503 while Redis cannot serve)."
+    );
+    describe_counter!(
+        WS_CLOSES,
+        "WebSocket closes by close code (1006: the connection ended without a close frame)."
+    );
+    describe_counter!(AGENT_RUNS, "Agent runs by outcome.");
+    describe_counter!(EVENTS_DELIVERED, "Chat events sent to WebSockets.");
+    describe_counter!(
+        EVENTS_REPLAYED,
+        "Chat events sent to WebSockets from the stored log (on connect, resume or after a gap) rather than pushed live."
+    );
+    describe_counter!(HTTP_REQUESTS, "HTTP requests by route and status code.");
+    describe_counter!(LOGINS, "Logins by outcome.");
+    for code in WATCHED_CLOSE_CODES {
+        metrics::counter!(WS_CLOSES, "code" => code.to_string()).increment(0);
+    }
+    for reason in ["not_ready", "unauthorized"] {
+        metrics::counter!(WS_UPGRADES_REFUSED, "reason" => reason).increment(0);
+    }
+    for outcome in ["completed", "failed"] {
+        metrics::counter!(AGENT_RUNS, "outcome" => outcome).increment(0);
+    }
+    metrics::counter!(WS_UPGRADES_ACCEPTED).increment(0);
+    metrics::gauge!(WS_CONNECTIONS).increment(0.0);
+    metrics::counter!(EVENTS_DELIVERED).increment(0);
+    metrics::counter!(EVENTS_REPLAYED).increment(0);
+}
+
+/// Counts a socket close with `code`.
+pub fn count_close(code: u16) {
+    metrics::counter!(WS_CLOSES, "code" => code.to_string()).increment(1);
+}
+
+/// Counts an agent run's end.
+pub fn count_run(completed: bool) {
+    let outcome = if completed { "completed" } else { "failed" };
+    metrics::counter!(AGENT_RUNS, "outcome" => outcome).increment(1);
+}
+
+/// Counts events sent to a socket; `replayed` when they were read back from the log.
+pub fn count_events(n: usize, replayed: bool) {
+    metrics::counter!(EVENTS_DELIVERED).increment(n as u64);
+    if replayed {
+        metrics::counter!(EVENTS_REPLAYED).increment(n as u64);
+    }
 }
 
 /// Renders the Prometheus text exposition.

@@ -46,7 +46,7 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), GatewayError> {
     let local = listener.local_addr().map_err(GatewayError::Serve)?;
-    let _ = crate::metrics::prometheus();
+    let _ = crate::metrics::install();
     let upkeep = tokio::spawn(async {
         loop {
             tokio::time::sleep(Duration::from_secs(5)).await;

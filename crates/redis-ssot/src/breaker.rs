@@ -9,6 +9,12 @@
 //! Reply errors (WRONGTYPE, NOPERM, ...) prove the server is reachable and count as successes.
 //! The state lives in atomics: the closed-state fast path is one load on admit and at most one
 //! store on record.
+//!
+//! The health monitor's PING is admitted even while open ([`CircuitBreaker::admit_health`]):
+//! it is how an idle manager notices a hung server (a failed health PING opens the breaker at
+//! once, see [`CircuitBreaker::trip`]) and how it notices the recovery (a successful one while
+//! open moves to half-open, as a reconnect does, and counts as the first probe success).
+//! Every transition is published on a `watch` channel, so `wait_ready` can wait for it.
 
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,6 +31,24 @@ pub enum BreakerState {
     HalfOpen,
 }
 
+impl BreakerState {
+    /// Every state, in gauge order.
+    pub const ALL: [BreakerState; 3] = [
+        BreakerState::Closed,
+        BreakerState::Open,
+        BreakerState::HalfOpen,
+    ];
+
+    /// The label used in metrics and `status()`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half_open",
+        }
+    }
+}
+
 const CLOSED: u8 = 0;
 const OPEN: u8 = 1;
 const HALF_OPEN: u8 = 2;
@@ -39,6 +63,8 @@ pub(crate) enum Admission {
     Normal,
     /// Admitted as one of the half-open probes.
     Probe,
+    /// The health monitor's PING, admitted whatever the state.
+    Health,
 }
 
 /// What a finished call tells the breaker.
@@ -85,11 +111,14 @@ pub struct CircuitBreaker {
     probes_in_flight: AtomicU32,
     probe_successes: AtomicU32,
     opened_total: AtomicU64,
+    changes: tokio::sync::watch::Sender<BreakerState>,
 }
 
 impl CircuitBreaker {
     pub(crate) fn new(cfg: BreakerConfig) -> Self {
+        publish(BreakerState::Closed);
         CircuitBreaker {
+            changes: tokio::sync::watch::channel(BreakerState::Closed).0,
             cfg,
             epoch: Instant::now(),
             state: AtomicU8::new(CLOSED),
@@ -103,11 +132,7 @@ impl CircuitBreaker {
 
     /// The current position.
     pub fn state(&self) -> BreakerState {
-        match self.state.load(Ordering::Acquire) {
-            CLOSED => BreakerState::Closed,
-            OPEN => BreakerState::Open,
-            _ => BreakerState::HalfOpen,
-        }
+        state_of(self.state.load(Ordering::Acquire))
     }
 
     /// A snapshot for `status()`.
@@ -118,6 +143,27 @@ impl CircuitBreaker {
             opened_total: self.opened_total.load(Ordering::Relaxed),
             half_open_successes: self.probe_successes.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether a call made now would be refused without I/O: open, with cool-down left.
+    pub(crate) fn is_refusing(&self) -> bool {
+        self.retry_after().is_some()
+    }
+
+    /// How long an open breaker keeps refusing; `None` when it admits calls now.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        if self.state.load(Ordering::Acquire) != OPEN {
+            return None;
+        }
+        let opened = self.opened_at_ms.load(Ordering::Acquire);
+        let cooldown = self.cfg.cooldown.as_millis() as u64;
+        let elapsed = self.now_ms().saturating_sub(opened);
+        (elapsed < cooldown).then(|| Duration::from_millis(cooldown - elapsed))
+    }
+
+    /// A receiver that sees every transition.
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<BreakerState> {
+        self.changes.subscribe()
     }
 
     fn now_ms(&self) -> u64 {
@@ -131,6 +177,11 @@ impl CircuitBreaker {
             return Ok(Admission::Normal);
         }
         self.admit_slow()
+    }
+
+    /// Admits the health monitor's PING whatever the state (see the module docs).
+    pub(crate) fn admit_health(&self) -> Admission {
+        Admission::Health
     }
 
     fn admit_slow(&self) -> Result<Admission, Duration> {
@@ -177,33 +228,68 @@ impl CircuitBreaker {
                     self.open_from(CLOSED);
                 }
             }
-            (Admission::Normal, Verdict::Ignore) => {}
+            (Admission::Normal, Verdict::Ignore) | (Admission::Health, Verdict::Ignore) => {}
+            (Admission::Health, Verdict::Failure) => self.trip(),
+            (Admission::Health, Verdict::Success) => match self.state.load(Ordering::Acquire) {
+                CLOSED => {
+                    if self.consecutive_failures.load(Ordering::Relaxed) != 0 {
+                        self.consecutive_failures.store(0, Ordering::Relaxed);
+                    }
+                }
+                OPEN => {
+                    self.to_half_open(OPEN);
+                    self.probe_succeeded();
+                }
+                _ => self.probe_succeeded(),
+            },
             (Admission::Probe, v) => {
                 self.probes_in_flight.fetch_sub(1, Ordering::AcqRel);
                 match v {
-                    Verdict::Success => {
-                        let ok = self.probe_successes.fetch_add(1, Ordering::AcqRel) + 1;
-                        if ok >= self.cfg.success_threshold
-                            && self
-                                .state
-                                .compare_exchange(
-                                    HALF_OPEN,
-                                    CLOSED,
-                                    Ordering::AcqRel,
-                                    Ordering::Acquire,
-                                )
-                                .is_ok()
-                        {
-                            self.consecutive_failures.store(0, Ordering::Release);
-                            publish(BreakerState::Closed);
-                            tracing::info!("circuit breaker closed");
-                        }
-                    }
+                    Verdict::Success => self.probe_succeeded(),
                     Verdict::Failure => self.open_from(HALF_OPEN),
                     Verdict::Ignore => {}
                 }
             }
         }
+    }
+
+    /// One more successful probe while half-open; enough of them close the breaker.
+    fn probe_succeeded(&self) {
+        let ok = self.probe_successes.fetch_add(1, Ordering::AcqRel) + 1;
+        if ok >= self.cfg.success_threshold
+            && self
+                .state
+                .compare_exchange(HALF_OPEN, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.consecutive_failures.store(0, Ordering::Release);
+            self.published(BreakerState::Closed);
+            tracing::info!("circuit breaker closed");
+        }
+    }
+
+    /// Opens the breaker now, whatever the count (a failed health PING: the cheapest command
+    /// there is did not come back, so the server or the link is down, not a command slow).
+    /// Already open: the cool-down starts again.
+    pub(crate) fn trip(&self) {
+        match self.state.load(Ordering::Acquire) {
+            OPEN => self.opened_at_ms.store(self.now_ms(), Ordering::Release),
+            from => self.open_from(from),
+        }
+    }
+
+    /// Closes the breaker and clears its counts (the operator's `reset_circuit_breaker`).
+    pub(crate) fn reset(&self) {
+        let before = self.state.swap(CLOSED, Ordering::AcqRel);
+        self.consecutive_failures.store(0, Ordering::Release);
+        self.probe_successes.store(0, Ordering::Release);
+        // Probes still in flight give their slot back when they end (their verdicts no longer
+        // move a closed breaker), so `probes_in_flight` is left to them.
+        self.published(BreakerState::Closed);
+        tracing::warn!(
+            was = ?state_of(before),
+            "circuit breaker reset by the operator"
+        );
     }
 
     /// The supervisor just connected: stop waiting out the cool-down and start probing.
@@ -219,7 +305,8 @@ impl CircuitBreaker {
             .is_ok()
         {
             self.opened_total.fetch_add(1, Ordering::Relaxed);
-            publish(BreakerState::Open);
+            crate::metrics::count_breaker_opened();
+            self.published(BreakerState::Open);
             tracing::warn!(
                 failures = self.consecutive_failures.load(Ordering::Relaxed),
                 "circuit breaker opened"
@@ -234,19 +321,28 @@ impl CircuitBreaker {
             .compare_exchange(from, HALF_OPEN, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            publish(BreakerState::HalfOpen);
+            self.published(BreakerState::HalfOpen);
             tracing::info!("circuit breaker half-open");
         }
     }
+
+    fn published(&self, state: BreakerState) {
+        self.changes.send_replace(state);
+        publish(state);
+    }
 }
 
+fn state_of(raw: u8) -> BreakerState {
+    match raw {
+        CLOSED => BreakerState::Closed,
+        OPEN => BreakerState::Open,
+        _ => BreakerState::HalfOpen,
+    }
+}
+
+/// Sets the breaker-state gauge: one series per state, 1 for the current one.
 fn publish(state: BreakerState) {
-    let v = match state {
-        BreakerState::Closed => 0.0,
-        BreakerState::Open => 1.0,
-        BreakerState::HalfOpen => 2.0,
-    };
-    metrics::gauge!("db.client.circuit_breaker.state").set(v);
+    crate::metrics::set_breaker_state(state);
 }
 
 #[cfg(test)]
@@ -352,5 +448,63 @@ mod tests {
         let p3 = b.admit().unwrap();
         b.record(p3, Verdict::Success);
         assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn a_failed_health_check_opens_at_once_and_a_good_one_starts_the_recovery() {
+        let b = breaker(60_000);
+        b.record(b.admit_health(), Verdict::Failure);
+        assert_eq!(b.state(), BreakerState::Open);
+        assert!(b.is_refusing());
+        assert!(b.admit().is_err(), "callers are refused");
+        // The health PING is admitted while open, and its success is evidence.
+        b.record(b.admit_health(), Verdict::Success);
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        assert!(!b.is_refusing());
+        b.record(b.admit_health(), Verdict::Success);
+        assert_eq!(b.state(), BreakerState::Closed);
+        assert_eq!(b.status().opened_total, 1);
+    }
+
+    #[test]
+    fn tripping_an_open_breaker_restarts_its_cooldown() {
+        let b = breaker(200);
+        b.trip();
+        std::thread::sleep(Duration::from_millis(150));
+        b.trip();
+        let left = b.retry_after().expect("still open");
+        assert!(
+            left > Duration::from_millis(150),
+            "cool-down restarted: {left:?}"
+        );
+        assert_eq!(
+            b.status().opened_total,
+            1,
+            "re-tripping is not a new opening"
+        );
+    }
+
+    #[test]
+    fn reset_closes_and_clears_every_count() {
+        let b = breaker(60_000);
+        for _ in 0..5 {
+            b.record(Admission::Normal, Verdict::Failure);
+        }
+        assert_eq!(b.state(), BreakerState::Open);
+        let mut changes = b.subscribe();
+        b.reset();
+        assert_eq!(b.state(), BreakerState::Closed);
+        assert_eq!(*changes.borrow_and_update(), BreakerState::Closed);
+        let s = b.status();
+        assert_eq!((s.consecutive_failures, s.half_open_successes), (0, 0));
+        assert_eq!(b.admit().unwrap(), Admission::Normal);
+        for _ in 0..4 {
+            b.record(Admission::Normal, Verdict::Failure);
+        }
+        assert_eq!(
+            b.state(),
+            BreakerState::Closed,
+            "the count starts from zero"
+        );
     }
 }

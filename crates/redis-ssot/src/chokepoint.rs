@@ -1,30 +1,34 @@
 //! The one choke point every Redis command passes through.
 //!
 //! ```text
-//! ready ─▶ breaker ─▶ in-flight limit ─▶ timeout(I/O) ─▶ classify ─▶ breaker/supervisor/metrics
+//! ready ─▶ gate (breaker, in-flight limit) ─▶ deadline(I/O) ─▶ classify ─▶ gate/supervisor/metrics
 //! ```
 //!
-//! * **ready**: an atomic load; not ready is `NotReady` at once, never a wait.
-//! * **breaker**: one atomic load while closed; open is `CircuitOpen` without any I/O.
-//! * **limit**: an atomic counter; past `max_in_flight` is `Overloaded` at once (no queue).
-//! * **timeout**: every call has a deadline (a blocking command: its block time plus a margin).
-//!   Ordinary commands on the shared connection share a coarse epoch ring instead of a timer
-//!   each (see [`crate::deadline`]).
-//! * **classify**: redis-rs errors become [`Error`] kinds. Connection errors ask the supervisor
-//!   to replace the connection; `timeouts_before_reconnect` consecutive timeouts do too (that
-//!   is how a half-open socket is caught). Reply errors touch neither.
+//! * **ready**: an atomic load; not ready (connecting, reconnecting, loading) is `NotReady` at
+//!   once, never a wait.
+//! * **gate** ([`crate::gate`]): one atomic load while the breaker is closed; open is
+//!   `CircuitOpen` without any I/O; past `max_in_flight` is `Overloaded` at once (no queue).
+//! * **deadline**: every call has one ([`Deadline`]). Ordinary commands on the shared
+//!   connection share a coarse epoch ring instead of a timer each (see [`crate::deadline`]);
+//!   anything with a deadline of its own, and dedicated connections, get Tokio's timer.
+//! * **classify**: redis-rs errors become [`Error`] kinds ([`crate::error`]); the gate's
+//!   permit records the outcome and says what the connection needs (replace it, check it, it
+//!   is loading), which goes to the supervisor's inbox tagged with the connection's
+//!   generation. Metrics and the outcome totals are recorded last.
 //!
 //! The hot path allocates nothing and takes no lock.
 
 use std::future::Future;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::breaker::{Admission, Verdict};
 use crate::connection::Conn;
+use crate::deadline::Deadline;
 use crate::error::{Error, Outcome, Result};
-use crate::manager::{Inner, RedisManager};
+use crate::gate::{Admit, FollowUp};
+use crate::manager::RedisManager;
 use crate::metrics::Op;
+use crate::slot::Request;
+use crate::state::ConnState;
 
 /// Where a call gets its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,36 +39,29 @@ pub(crate) enum Source {
     Dedicated,
 }
 
-struct InFlight<'a>(&'a Inner);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 impl RedisManager {
     /// Runs `f` on the shared connection through the whole pipeline.
     #[inline]
     pub(crate) fn run<T, F, Fut>(
         &self,
         op: Op,
-        timeout: Duration,
+        deadline: Deadline,
         f: F,
     ) -> impl Future<Output = Result<T>>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = (Conn, redis::RedisResult<T>)>,
     {
-        self.run_on(Source::Shared, op, timeout, f)
+        self.run_on(Source::Shared, Admit::Normal, op, deadline, f)
     }
 
     /// Runs `f` through the whole pipeline on the chosen connection source.
     pub(crate) async fn run_on<T, F, Fut>(
         &self,
         source: Source,
+        admit: Admit,
         op: Op,
-        timeout: Duration,
+        deadline: Deadline,
         f: F,
     ) -> Result<T>
     where
@@ -75,45 +72,32 @@ impl RedisManager {
         let started = Instant::now();
 
         // 1. ready
-        let checked_out = match source {
-            Source::Shared => self.checkout(),
-            Source::Dedicated => self.current(),
-        };
-        let (conn, generation) = match checked_out {
+        let (conn, generation) = match self.ready(source) {
             Ok(c) => c,
             Err(e) => return Err(self.refuse(op, e, started)),
         };
-        // 2. breaker
-        let admission = match inner.breaker.admit() {
-            Ok(a) => a,
-            Err(retry_after) => {
-                return Err(self.refuse(op, Error::CircuitOpen { retry_after }, started));
-            }
+        // 2. breaker and in-flight limit
+        let permit = match inner.gate.admit(admit) {
+            Ok(p) => p,
+            Err(e) => return Err(self.refuse(op, e, started)),
         };
-        // 3. in-flight limit
-        let limit = inner.config.max_in_flight;
-        if inner.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
-            inner.in_flight.fetch_sub(1, Ordering::AcqRel);
-            inner.breaker.record(admission, Verdict::Ignore);
-            return Err(self.refuse(op, Error::Overloaded { limit }, started));
-        }
-        let _in_flight = InFlight(inner);
 
-        // 4. deadline around the I/O
+        // 3. deadline around the I/O
         // A span per command when DEBUG is on; otherwise not even the callsite is consulted.
         let span = tracing::level_enabled!(tracing::Level::DEBUG)
             .then(|| tracing::debug_span!("redis.command", db.operation.name = op.name()));
+        let length = deadline.length(inner.deadlines.timeout());
         let timed_out = || Error::Timeout {
             op: op.name(),
-            after: timeout,
+            after: length,
         };
-        let result = if source == Source::Shared && timeout == inner.deadlines.timeout() {
+        let result = if source == Source::Shared && deadline == Deadline::Default {
             // The common case: the shared connection's ordinary commands share the coarse
             // deadline ring (no timer per command; see `deadline`), and redis-rs's future is
             // wrapped once, not three times.
             match inner.deadlines.guard_in(span, f(conn)).await {
                 Some((conn, result)) => {
-                    inner.conns.put(generation, conn);
+                    inner.slot.put(generation, conn);
                     result.map_err(Error::from)
                 }
                 None => Err(timed_out()),
@@ -122,17 +106,59 @@ impl RedisManager {
             // Anything with its own deadline gets Tokio's timer. Boxed, so that this rarer
             // path (and a dedicated lease's connection handshake, kilobytes of future) does not
             // make every ordinary command's future as big.
-            let io = Box::pin(self.with_timer(source, generation, conn, timeout, span, f));
+            let io = Box::pin(self.with_timer(source, generation, conn, length, span, f));
             io.await.unwrap_or_else(|| Err(timed_out()))
         };
 
-        // 5. classify and account
+        // 4. classify and account
+        let follow_up = permit.finish(&result);
+        self.follow_up(follow_up, generation);
         let outcome = match &result {
             Ok(_) => Outcome::Ok,
-            Err(e) => e.outcome(),
+            Err(e) => {
+                if !matches!(e, Error::Redis { .. } | Error::CrossSlot(_)) {
+                    inner.notes.command_failed(e);
+                }
+                e.outcome()
+            }
         };
-        self.account(admission, generation, op, outcome, &result, started);
+        inner.counters.by_outcome.bump(outcome);
+        inner
+            .metrics
+            .record(op, outcome, started.elapsed().as_secs_f64());
         result
+    }
+
+    /// Step 1: a connection, if the manager is ready.
+    #[inline]
+    fn ready(&self, source: Source) -> Result<(Conn, u64)> {
+        let state = self.inner.state.get();
+        if state != ConnState::Ready {
+            return Err(match state {
+                ConnState::Closed => Error::Closed,
+                s => Error::NotReady { state: s },
+            });
+        }
+        let slot = &self.inner.slot;
+        let conn = match source {
+            Source::Shared => slot.checkout(),
+            Source::Dedicated => slot.current(),
+        };
+        conn.ok_or(Error::NotReady {
+            state: ConnState::Reconnecting,
+        })
+    }
+
+    /// Passes what the connection needs on to the supervisor.
+    #[inline]
+    fn follow_up(&self, follow_up: FollowUp, generation: u64) {
+        let (request, why) = match follow_up {
+            FollowUp::None => return,
+            FollowUp::Replace => (Request::Replace, "connection error"),
+            FollowUp::Check => (Request::Check, "timeouts or a failed health check"),
+            FollowUp::Loading => (Request::Loading, "the server is loading its dataset"),
+        };
+        self.inner.slot.request(request, generation, why);
     }
 
     /// A read on a replica connection: the in-flight limit, the deadline, metrics and error
@@ -146,15 +172,13 @@ impl RedisManager {
     ) -> Result<T> {
         let inner = &*self.inner;
         let started = Instant::now();
-        if inner.state.get() == crate::state::ConnState::Closed {
+        if inner.state.get() == ConnState::Closed {
             return Err(self.refuse(op, Error::Closed, started));
         }
-        let limit = inner.config.max_in_flight;
-        if inner.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
-            inner.in_flight.fetch_sub(1, Ordering::AcqRel);
-            return Err(self.refuse(op, Error::Overloaded { limit }, started));
-        }
-        let _in_flight = InFlight(inner);
+        let permit = match inner.gate.admit(Admit::LimitOnly) {
+            Ok(p) => p,
+            Err(e) => return Err(self.refuse(op, e, started)),
+        };
         let timeout = inner.config.command_timeout;
         let result = match tokio::time::timeout(timeout, cmd.query_async(&mut conn)).await {
             // On the primary READONLY means "this is no longer the primary"; here it means the
@@ -176,6 +200,7 @@ impl RedisManager {
                 after: timeout,
             }),
         };
+        permit.finish(&result);
         let outcome = match &result {
             Ok(_) => Outcome::Ok,
             Err(e) => e.outcome(),
@@ -193,7 +218,7 @@ impl RedisManager {
         source: Source,
         generation: u64,
         conn: Conn,
-        timeout: Duration,
+        timeout: std::time::Duration,
         span: Option<tracing::Span>,
         f: F,
     ) -> Option<Result<T>>
@@ -205,7 +230,7 @@ impl RedisManager {
             match source {
                 Source::Shared => {
                     let (conn, result) = f(conn).await;
-                    self.inner.conns.put(generation, conn);
+                    self.inner.slot.put(generation, conn);
                     result.map_err(Error::from)
                 }
                 Source::Dedicated => self.on_dedicated(f).await,
@@ -221,7 +246,12 @@ impl RedisManager {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = (Conn, redis::RedisResult<T>)>,
     {
-        let lease = self.inner.pool.acquire(&self.inner.connector).await?;
+        let lease = self
+            .inner
+            .slot
+            .pool()
+            .acquire(&self.inner.connector)
+            .await?;
         let (_, result) = f(lease.conn()).await;
         let result = result.map_err(Error::from);
         match &result {
@@ -229,49 +259,6 @@ impl RedisManager {
             _ => lease.release(),
         }
         result
-    }
-
-    #[inline]
-    fn account<T>(
-        &self,
-        admission: Admission,
-        generation: u64,
-        op: Op,
-        outcome: Outcome,
-        result: &Result<T>,
-        started: Instant,
-    ) {
-        let inner = &*self.inner;
-        let verdict = if outcome.is_breaker_failure() {
-            Verdict::Failure
-        } else {
-            Verdict::Success
-        };
-        inner.breaker.record(admission, verdict);
-        match outcome {
-            Outcome::Timeout => {
-                let n = inner.consecutive_timeouts.fetch_add(1, Ordering::AcqRel) + 1;
-                if n >= inner.config.timeouts_before_reconnect {
-                    inner.consecutive_timeouts.store(0, Ordering::Release);
-                    inner.request_replace(generation, "consecutive timeouts");
-                }
-            }
-            Outcome::ConnectionError => inner.request_replace(generation, "connection error"),
-            _ => {
-                if inner.consecutive_timeouts.load(Ordering::Relaxed) != 0 {
-                    inner.consecutive_timeouts.store(0, Ordering::Relaxed);
-                }
-            }
-        }
-        if let Err(e) = result
-            && outcome != Outcome::ReplyError
-        {
-            inner.set_last_error(&inner.last_error, e.to_string());
-        }
-        inner.counters.by_outcome.bump(outcome);
-        inner
-            .metrics
-            .record(op, outcome, started.elapsed().as_secs_f64());
     }
 
     /// Accounts for a call refused before any I/O and returns its error.

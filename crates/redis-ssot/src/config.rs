@@ -136,8 +136,13 @@ pub struct Config {
     pub timeouts_before_reconnect: u32,
     /// Most commands in flight at once; past that, `Overloaded` at once (default 10,000).
     pub max_in_flight: usize,
-    /// Health PING interval (default 5 s).
+    /// Health PING interval (default 1 s; while the breaker is not closed the PING runs every
+    /// `probe_interval` instead). With `health_timeout`, how soon an idle manager notices a
+    /// hung or dead server: within `health_interval + health_timeout`.
     pub health_interval: Duration,
+    /// Deadline of the health PING (default 500 ms). A PING that misses it opens the breaker
+    /// at once: the cheapest command there is did not come back.
+    pub health_timeout: Duration,
     /// Dedicated connections for blocking commands, WATCH and pub/sub (default 4).
     pub dedicated_pool_size: usize,
     /// Cluster only: how often the slot map is re-read; when it changed (a failover, a slot
@@ -226,6 +231,7 @@ impl Config {
             &mut config.breaker_cooldown,
         )?;
         ms("REDIS_SSOT_HEALTH_INTERVAL_MS", &mut config.health_interval)?;
+        ms("REDIS_SSOT_HEALTH_TIMEOUT_MS", &mut config.health_timeout)?;
         ms(
             "REDIS_SSOT_TOPOLOGY_REFRESH_MS",
             &mut config.topology_refresh,
@@ -279,6 +285,7 @@ impl Config {
         positive("probe_interval", self.probe_interval)?;
         positive("breaker_cooldown", self.breaker_cooldown)?;
         positive("health_interval", self.health_interval)?;
+        positive("health_timeout", self.health_timeout)?;
         if self.backoff_cap < self.backoff_base {
             return Err(Error::config(
                 "backoff_cap",
@@ -429,7 +436,8 @@ impl Config {
             breaker_success_threshold: 2,
             timeouts_before_reconnect: 3,
             max_in_flight: 10_000,
-            health_interval: Duration::from_secs(5),
+            health_interval: Duration::from_secs(1),
+            health_timeout: Duration::from_millis(500),
             dedicated_pool_size: 4,
             topology_refresh: Duration::from_secs(10),
         }

@@ -15,7 +15,7 @@ use redis::{AsyncConnectionConfig, Cmd, ConnectionAddr, ConnectionInfo, IntoConn
 use redis::{Pipeline, RedisConnectionInfo, RedisFuture, Value};
 
 use crate::config::{Config, ServerAddr, Topology};
-use crate::error::{Error, Result};
+use crate::error::{ConnectionKind, Error, Result};
 
 /// A live connection the choke point can send through. Cloning is cheap (handles to the same
 /// socket(s)).
@@ -238,9 +238,12 @@ impl Connector {
         let role: Vec<Value> = redis::cmd("ROLE").query_async(&mut conn).await?;
         match role.first() {
             Some(Value::BulkString(r)) if r.as_slice() == b"master" => Ok(conn),
-            _ => Err(Error::Connection(format!(
-                "sentinel named {primary} as primary of {master_name}, but it is not a master"
-            ))),
+            _ => Err(Error::connection(
+                ConnectionKind::NotPrimary,
+                format!(
+                    "sentinel named {primary} as primary of {master_name}, but it is not a master"
+                ),
+            )),
         }
     }
 
@@ -260,7 +263,10 @@ impl Connector {
         let connect = client.get_async_pubsub();
         match tokio::time::timeout(self.config.connect_timeout, connect).await {
             Ok(r) => Ok(r?),
-            Err(_) => Err(Error::Connection(format!("sentinel {sentinel} timed out"))),
+            Err(_) => Err(Error::connection(
+                ConnectionKind::Discovery,
+                format!("sentinel {sentinel} timed out"),
+            )),
         }
     }
 
@@ -292,7 +298,10 @@ impl Connector {
             .await?;
         match addr {
             Some((host, port)) => Ok(ServerAddr::Tcp { host, port }),
-            None => Err(Error::Connection(format!("the sentinels {unknown}"))),
+            None => Err(Error::connection(
+                ConnectionKind::Discovery,
+                format!("the sentinels {unknown}"),
+            )),
         }
     }
 
@@ -306,7 +315,7 @@ impl Connector {
         useful: impl Fn(&T) -> bool,
         useless: &str,
     ) -> Result<T> {
-        let mut last_err = Error::Connection("no sentinel answered".into());
+        let mut last_err = Error::connection(ConnectionKind::Discovery, "no sentinel answered");
         for sentinel in sentinels {
             let info = self.sentinel_info(sentinel)?;
             let attempt = async {
@@ -319,11 +328,17 @@ impl Connector {
             match tokio::time::timeout(self.config.connect_timeout, attempt).await {
                 Ok(Ok(reply)) if useful(&reply) => return Ok(reply),
                 Ok(Ok(_)) => {
-                    last_err = Error::Connection(format!("sentinel {sentinel} {useless}"));
+                    last_err = Error::connection(
+                        ConnectionKind::Discovery,
+                        format!("sentinel {sentinel} {useless}"),
+                    );
                 }
                 Ok(Err(e)) => last_err = e,
                 Err(_) => {
-                    last_err = Error::Connection(format!("sentinel {sentinel} timed out"));
+                    last_err = Error::connection(
+                        ConnectionKind::Discovery,
+                        format!("sentinel {sentinel} timed out"),
+                    );
                 }
             }
         }
@@ -341,24 +356,32 @@ impl Connector {
                 sentinels,
                 master_name,
             } => {
-                let mut last_err =
-                    Error::Connection(format!("no healthy replica of {master_name}"));
+                let mut last_err = Error::connection(
+                    ConnectionKind::Discovery,
+                    format!("no healthy replica of {master_name}"),
+                );
                 for replica in self.healthy_replicas(sentinels, master_name).await? {
                     let attempt = async {
                         let mut conn = self.connect_single(&replica).await?;
                         let role: Vec<Value> = redis::cmd("ROLE").query_async(&mut conn).await?;
                         match role.first() {
                             Some(Value::BulkString(r)) if r.as_slice() == b"slave" => Ok(conn),
-                            _ => Err(Error::Connection(format!(
-                                "sentinel listed {replica} as a replica, but it is not one"
-                            ))),
+                            _ => Err(Error::connection(
+                                ConnectionKind::Discovery,
+                                format!(
+                                    "sentinel listed {replica} as a replica, but it is not one"
+                                ),
+                            )),
                         }
                     };
                     match tokio::time::timeout(self.config.connect_timeout, attempt).await {
                         Ok(Ok(conn)) => return Ok(Some((Conn::Single(conn), replica))),
                         Ok(Err(e)) => last_err = e,
                         Err(_) => {
-                            last_err = Error::Connection(format!("replica {replica} timed out"))
+                            last_err = Error::connection(
+                                ConnectionKind::Discovery,
+                                format!("replica {replica} timed out"),
+                            )
                         }
                     }
                 }

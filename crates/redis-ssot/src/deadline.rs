@@ -24,8 +24,9 @@
 //!   flight (else just drops them), and those commands return `Timeout`.
 //!
 //! A deadline fires between `timeout` and `timeout + 2 ticks` after the command started
-//! (at most 25% late). Commands with another deadline (blocking commands, durable writes,
-//! dedicated connections) keep Tokio's timer.
+//! (at most 25% late). Commands with another deadline ([`Deadline::Custom`]: blocking
+//! commands, durable writes, the health PING) and commands on dedicated connections keep
+//! Tokio's timer. [`watchdog`] is the task that advances the ring.
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -38,6 +39,47 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::shard::{Padded, SHARDS, my_shard};
+
+/// Which deadline a call gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    /// `command_timeout`, from the shared ring (on the shared connection).
+    Default,
+    /// Its own length, on Tokio's timer.
+    Custom(Duration),
+}
+
+impl Deadline {
+    /// The length of this deadline, given the default one.
+    pub(crate) fn length(self, default: Duration) -> Duration {
+        match self {
+            Deadline::Default => default,
+            Deadline::Custom(d) => d,
+        }
+    }
+}
+
+/// Advances `ring` in step with the clock until `shutdown` fires, catching up after a stall:
+/// a busy runtime makes deadlines fire late by at most the stall, never drift.
+pub(crate) async fn watchdog(ring: &Deadlines, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let tick = ring.tick();
+    let started = tokio::time::Instant::now();
+    let mut done = 0u128;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let due = started.elapsed().as_nanos() / tick.as_nanos().max(1);
+        while done < due {
+            ring.advance();
+            done += 1;
+        }
+    }
+}
 
 struct Slot {
     /// Commands that started in this epoch, counted in on this shard, minus those counted
@@ -325,22 +367,19 @@ mod tests {
         );
     }
 
-    /// Advances `ring` once per tick (as the manager's watchdog does) until `task` ends.
+    /// Runs the manager's [`watchdog`] on `ring` until `task` ends, then stops it.
     async fn run_watchdog_until<T>(
         ring: &std::sync::Arc<Deadlines>,
         task: tokio::task::JoinHandle<T>,
     ) -> Result<Result<T, tokio::task::JoinError>, tokio::time::error::Elapsed> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let driver = {
             let ring = ring.clone();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(ring.tick()).await;
-                    ring.advance();
-                }
-            })
+            tokio::spawn(async move { watchdog(&ring, stopped).await })
         };
         let out = tokio::time::timeout(Duration::from_secs(10), task).await;
-        driver.abort();
+        stop.send_replace(true);
+        driver.await.expect("the watchdog stops when told");
         out
     }
 

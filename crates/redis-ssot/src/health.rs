@@ -1,20 +1,31 @@
 //! The health monitor: a PING (and a ROLE) on an interval, never per command.
 //!
-//! The PING goes through the choke point like any other command, so a failed health check
-//! counts toward the breaker and asks the supervisor for a new connection exactly as a failed
-//! user command would; an idle process notices a dead server within one interval. ROLE tells
-//! whether the server is still a primary: for a Sentinel topology, a demoted primary gets the
-//! connection replaced (the supervisor then asks the sentinels again). For Sentinel, a
-//! `+switch-master` listener moves the connection as soon as the sentinels announce a new
-//! primary.
+//! The PING goes through the choke point with its own short deadline (`health_timeout`,
+//! default 500 ms) every `health_interval` (default 1 s), so an idle manager notices a hung or
+//! dead server within about 1.5 s. It is admitted even while the breaker is open
+//! ([`crate::gate::Admit::Health`]): a failed one opens the breaker at once and asks the
+//! supervisor to check the connection; a good one while open starts the recovery. While the
+//! breaker is not closed it runs every `probe_interval` instead, so recovery is noticed as
+//! fast as failure. ROLE tells whether the server is still a primary: for a Sentinel
+//! topology, a demoted primary gets the connection replaced (the supervisor then asks the
+//! sentinels again). For Sentinel, a `+switch-master` listener moves the connection as soon
+//! as the sentinels announce a new primary.
 
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 
+use crate::breaker::BreakerState;
+use crate::chokepoint::Source;
 use crate::config::{ServerAddr, Topology};
+use crate::deadline::Deadline;
+use crate::error::Result;
+use crate::gate::Admit;
+use crate::handshake::LoadProgress;
 use crate::manager::{Inner, RedisManager};
+use crate::metrics::op;
+use crate::slot::Request;
 use crate::state::ConnState;
 
 /// Weight of the newest sample in the latency average.
@@ -29,11 +40,13 @@ pub(crate) struct HealthSnapshot {
     pub(crate) last_error: Option<String>,
     pub(crate) role: Option<String>,
     pub(crate) checks: u64,
+    pub(crate) failed_checks: u64,
+    pub(crate) loading: Option<LoadProgress>,
 }
 
 /// Shared, lock-protected health data (touched once per interval, never per command).
 #[derive(Default)]
-pub(crate) struct HealthState(pub(crate) Mutex<HealthSnapshot>);
+pub(crate) struct HealthState(Mutex<HealthSnapshot>);
 
 impl HealthState {
     pub(crate) fn snapshot(&self) -> HealthSnapshot {
@@ -44,6 +57,11 @@ impl HealthState {
         if let Ok(mut s) = self.0.lock() {
             f(&mut s);
         }
+    }
+
+    /// The load progress of a loading server (`None` once it has loaded).
+    pub(crate) fn set_loading(&self, progress: Option<LoadProgress>) {
+        self.update(|s| s.loading = progress);
     }
 }
 
@@ -66,13 +84,18 @@ pub(crate) async fn run(inner: Arc<Inner>) {
 }
 
 async fn monitor(inner: Arc<Inner>) {
-    let mut shutdown = inner.shutdown_tx.subscribe();
+    let mut shutdown = inner.lifecycle.subscribe();
     let mut state = inner.state.subscribe();
+    let mut breaker = inner.gate.breaker().subscribe();
     // The supervisor may have connected before this task subscribed: treat the current
     // state as a change so a ready manager is checked at once.
     state.mark_changed();
-    let interval = inner.config.health_interval;
     loop {
+        let interval = if inner.gate.breaker().state() == BreakerState::Closed {
+            inner.config.health_interval
+        } else {
+            inner.config.probe_interval
+        };
         // Check right after every (re)connect, then on the interval.
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
@@ -81,9 +104,15 @@ async fn monitor(inner: Arc<Inner>) {
                     continue;
                 }
             }
+            // The breaker moved: the interval changes (an opened breaker is probed at once).
+            _ = breaker.changed() => {
+                if *breaker.borrow_and_update() == BreakerState::Closed {
+                    continue;
+                }
+            }
             _ = shutdown.changed() => return,
         }
-        if inner.is_shutting_down() {
+        if inner.lifecycle.is_shutting_down() {
             return;
         }
         if inner.state.get() == ConnState::Ready {
@@ -92,29 +121,56 @@ async fn monitor(inner: Arc<Inner>) {
     }
 }
 
+impl RedisManager {
+    /// The health PING: through the choke point, admitted while the breaker is open, with its
+    /// own short deadline.
+    async fn health_ping(&self, timeout: Duration) -> Result<()> {
+        let ping = redis::cmd("PING");
+        self.run_on(
+            Source::Shared,
+            Admit::Health,
+            op!("PING"),
+            Deadline::Custom(timeout),
+            |mut c| async move {
+                let r: redis::RedisResult<String> = ping.query_async(&mut c).await;
+                (c, r.map(|_| ()))
+            },
+        )
+        .await
+    }
+}
+
 async fn check_once(inner: &Arc<Inner>) {
     let manager = RedisManager::from_inner(inner.clone());
     let started = std::time::Instant::now();
-    let ping = manager.ping().await;
+    let ping = manager.health_ping(inner.config.health_timeout).await;
     let elapsed_us = started.elapsed().as_micros() as u64;
     match ping {
-        Ok(()) => inner.health.update(|s| {
-            s.checks += 1;
-            s.last_ping_us = Some(elapsed_us);
-            s.ping_latency_ewma_us = Some(match s.ping_latency_ewma_us {
-                None => elapsed_us as f64,
-                Some(prev) => prev + EWMA_ALPHA * (elapsed_us as f64 - prev),
-            });
-            s.last_success_unix_ms = Some(now_unix_ms());
-        }),
+        Ok(()) => {
+            crate::metrics::set_ping_latency(elapsed_us as f64 / 1e6);
+            inner.health.update(|s| {
+                s.checks += 1;
+                s.last_ping_us = Some(elapsed_us);
+                s.ping_latency_ewma_us = Some(match s.ping_latency_ewma_us {
+                    None => elapsed_us as f64,
+                    Some(prev) => prev + EWMA_ALPHA * (elapsed_us as f64 - prev),
+                });
+                s.last_success_unix_ms = Some(now_unix_ms());
+            })
+        }
         Err(e) => {
+            crate::metrics::count_failed_health_check();
             let message = inner.redact(e.to_string());
             inner.health.update(|s| {
                 s.checks += 1;
+                s.failed_checks += 1;
                 s.last_error = Some(message);
             });
             return;
         }
+    }
+    if inner.gate.breaker().is_refusing() {
+        return;
     }
     match manager.role().await {
         Ok(role) => {
@@ -122,9 +178,11 @@ async fn check_once(inner: &Arc<Inner>) {
             inner.health.update(|s| s.role = Some(role));
             if demoted
                 && matches!(inner.config.topology, Topology::Sentinel { .. })
-                && let Some(installed) = inner.conn.load().as_ref()
+                && let Some(generation) = inner.slot.generation()
             {
-                inner.request_replace(installed.generation, "primary was demoted");
+                inner
+                    .slot
+                    .request(Request::Replace, generation, "primary was demoted");
             }
         }
         Err(e) => {
@@ -177,14 +235,17 @@ fn switched_to(payload: &str, master_name: &str) -> Option<ServerAddr> {
 
 fn on_switch(inner: &Inner, primary: ServerAddr) {
     tracing::info!(%primary, "sentinels switched the primary");
-    let installed = inner.conn.load();
-    if installed.as_ref().is_some_and(|i| i.addr == primary) {
+    if inner.slot.addr().is_some_and(|a| a == primary) {
         return;
     }
     inner.connector.hint_primary(primary);
     // While reconnecting there is nothing to replace: the next attempt uses the hint.
-    if let Some(i) = installed.as_ref() {
-        inner.request_replace(i.generation, "sentinels switched the primary");
+    if let Some(generation) = inner.slot.generation() {
+        inner.slot.request(
+            Request::Replace,
+            generation,
+            "sentinels switched the primary",
+        );
     }
 }
 

@@ -7,21 +7,34 @@
 //! ## Map
 //! - [`config`]: URLs (`redis://`, `rediss://`, `redis+unix://`, `redis+sentinel://`,
 //!   `redis+cluster://`), environment, validation, secret redaction.
-//! - [`error`]: the [`Error`] enum callers match on, and how redis-rs errors are classified.
-//! - `manager`: the [`RedisManager`] handle, its shared state, `connect`, `status`, `shutdown`.
+//! - [`error`]: the [`Error`] enum callers match on, its kinds ([`ConnectionKind`],
+//!   [`BusyReason`], [`Outcome`]), and how redis-rs errors are classified.
+//! - `manager`: the [`RedisManager`] handle, its shared state (`Inner`), `connect`, `status`,
+//!   the operator controls, `shutdown`.
 //! - `chokepoint`: the one pipeline every command runs through.
+//! - `gate`: the breaker, the in-flight limit and the timeout streak, behind one permit.
+//! - `slot`: the installed connection, its generation, its spare handles, and the
+//!   supervisor's inbox.
+//! - `conn_cache`: spare handles of the shared connection, per thread.
+//! - `deadline`: the coarse deadline ring, its watchdog, and `Deadline`.
 //! - `connection`: turns a config into a live standalone, Sentinel or cluster connection.
-//! - `supervisor`: connects and reconnects forever, with backoff and a fast recovery probe.
+//! - `handshake`: the PING that ends every connect, and a loading server's progress.
+//! - `supervisor`: connects and reconnects forever; loading, swaps and connection checks.
 //! - [`breaker`]: the circuit breaker.
 //! - `backoff`: capped exponential backoff with full jitter.
 //! - `health`: the PING/ROLE monitor.
+//! - `lifecycle`: the shutdown signal and the background tasks.
+//! - `notes`: the last errors, redacted, for `status()`.
 //! - `pool`: dedicated connections for blocking commands and WATCH.
+//! - `replica`: opt-in reads from a replica ([`ReplicaReads`]).
+//! - `topology`: the periodic cluster slot-map refresh.
+//! - `shard`: per-thread counters and cache-line padding for the hot path.
 //! - `commands`: the typed command surface (strings, lists, hashes, sets, sorted sets,
-//!   streams, pipelines, scripts, SCAN, `cmd()`).
+//!   streams, pipelines, scripts, SCAN, `cmd()`, durable writes).
 //! - [`pubsub`]: subscriptions that resubscribe after a reconnect and report gaps.
-//! - [`status`]: the serializable [`Status`] snapshot.
+//! - [`status`]: the serializable [`Status`] snapshot and its one-line verdict.
 //! - [`state`]: the connection states.
-//! - [`metrics`]: metric names.
+//! - [`metrics`]: metric names, descriptions and buckets.
 //! - `global`: the process-wide [`init`] / [`get_redis_manager`].
 //! - [`keys`]: every key the stores use, built from typed parts ([`UserId`]); the key layout.
 //! - [`stores`]: the domain stores on top of the manager: [`RedisFactory`] / [`UserClient`],
@@ -48,15 +61,20 @@ mod conn_cache;
 mod connection;
 mod deadline;
 pub mod error;
+mod gate;
 mod global;
+mod handshake;
 mod health;
 pub mod keys;
+mod lifecycle;
 mod manager;
 pub mod metrics;
+mod notes;
 mod pool;
 pub mod pubsub;
 mod replica;
 mod shard;
+mod slot;
 pub mod state;
 pub mod status;
 pub mod stores;
@@ -69,13 +87,14 @@ pub use commands::{
 };
 pub use config::{Config, Secret, ServerAddr, TlsConfig, Topology};
 pub use connection::Conn;
-pub use error::{Error, Outcome, Result};
+pub use error::{BusyReason, ConnectionKind, Error, Outcome, Result};
 pub use global::{get_redis_manager, init};
+pub use handshake::LoadProgress;
 pub use manager::RedisManager;
 pub use pubsub::{PubSubEvent, Subscription};
 pub use replica::ReplicaReads;
 pub use state::ConnState;
-pub use status::Status;
+pub use status::{NotReadyReason, Status};
 
 pub use keys::UserId;
 pub use stores::{

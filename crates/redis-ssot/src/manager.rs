@@ -1,46 +1,41 @@
 //! `RedisManager`: the cheap-clone handle, its shared state, and its life cycle.
 //!
-//! The handle owns nothing but an `Arc` to [`Inner`], which holds the one shared connection,
-//! the state machine, the breaker and the counters. Background tasks (the supervisor, the health
-//! monitor) hold `Arc<Inner>` too, but not the [`Owner`] token: when the last user handle is
-//! dropped, the owner token's `Drop` tells them to stop, so a forgotten manager does not keep
-//! reconnecting forever.
+//! The handle owns nothing but an `Arc` to [`Inner`]. `Inner` is a handful of owner types,
+//! each keeping its own invariants behind methods: [`ConnSlot`] (the installed connection, its
+//! generation and the supervisor's inbox), [`Gate`] (breaker, in-flight limit, timeout
+//! streak), [`StateCell`], [`Lifecycle`], [`Notes`]. Background tasks (the supervisor, the
+//! health monitor, the deadline watchdog, the topology refresh) hold `Arc<Inner>` too, but
+//! not the [`Owner`] token: when the last user handle is dropped, the owner token's `Drop`
+//! tells them to stop, so a forgotten manager does not keep reconnecting forever.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
-use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::watch;
 
-use crate::breaker::{BreakerConfig, CircuitBreaker};
+use crate::breaker::{BreakerConfig, BreakerState};
 use crate::config::{Config, ServerAddr};
-use crate::connection::{Conn, Connector};
+use crate::connection::Connector;
+use crate::deadline::Deadlines;
 use crate::error::{Error, Result};
+use crate::gate::Gate;
 use crate::health::HealthState;
+use crate::lifecycle::Lifecycle;
 use crate::metrics::OperationMetrics;
-use crate::pool::DedicatedPool;
-use crate::shard::{OutcomeCounters, Padded};
+use crate::notes::Notes;
+use crate::shard::OutcomeCounters;
+use crate::slot::ConnSlot;
 use crate::state::{ConnState, StateCell};
 use crate::status::Status;
 
-/// The connection currently installed by the supervisor.
-pub(crate) struct Installed {
-    pub(crate) conn: Conn,
-    /// Increases with every new connection, so a late error from an old connection cannot
-    /// make the supervisor replace a fresh one.
-    pub(crate) generation: u64,
-    pub(crate) addr: ServerAddr,
-}
-
-/// Totals by outcome and connection counters, for `status()`.
+/// Totals by outcome and connection counters, for `status()`. Each is a plain monotonic
+/// count with no rule tying it to another.
 #[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) by_outcome: OutcomeCounters,
     pub(crate) connections_opened: AtomicU64,
     pub(crate) reconnects: AtomicU64,
-    pub(crate) replacements_requested: AtomicU64,
     pub(crate) not_replicated: AtomicU64,
     pub(crate) topology_changes: AtomicU64,
 }
@@ -49,100 +44,30 @@ pub(crate) struct Counters {
 pub(crate) struct Inner {
     pub(crate) config: Arc<Config>,
     pub(crate) connector: Connector,
-    pub(crate) conn: ArcSwapOption<Installed>,
-    /// Spare handles of `conn`, per thread, so a command need not clone one.
-    pub(crate) conns: crate::conn_cache::ConnCache,
+    pub(crate) slot: ConnSlot,
     pub(crate) state: StateCell,
-    pub(crate) breaker: CircuitBreaker,
-    /// Written twice per command by every core: padded so it does not share a cache line
-    /// with the read-mostly fields checked on the same path.
-    pub(crate) in_flight: Padded<AtomicUsize>,
+    pub(crate) gate: Gate,
     /// Deadlines of the shared connection's ordinary commands (no timer per command).
-    pub(crate) deadlines: crate::deadline::Deadlines,
-    pub(crate) consecutive_timeouts: AtomicU32,
-    /// Highest connection generation somebody asked to replace.
-    pub(crate) replace_generation: AtomicU64,
-    pub(crate) replace_wakeup: Notify,
-    /// Asks the supervisor to build a new connection and swap it in while the current one
-    /// keeps serving (a changed cluster slot map; see `topology`).
-    pub(crate) swap_wakeup: Notify,
+    pub(crate) deadlines: Deadlines,
     pub(crate) counters: Counters,
     pub(crate) metrics: OperationMetrics,
     pub(crate) health: HealthState,
-    pub(crate) last_error: Mutex<Option<String>>,
-    pub(crate) last_connect_error: Mutex<Option<String>>,
-    pub(crate) pool: DedicatedPool,
+    pub(crate) notes: Notes,
     pub(crate) replica: crate::replica::ReplicaState,
-    pub(crate) shutdown_tx: watch::Sender<bool>,
-    pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) lifecycle: Lifecycle,
     pub(crate) created: Instant,
 }
 
 impl Inner {
-    /// Asks the supervisor to replace connection `generation` (no-op if already replaced).
-    pub(crate) fn request_replace(&self, generation: u64, why: &str) {
-        let previous = self
-            .replace_generation
-            .fetch_max(generation, Ordering::AcqRel);
-        if previous < generation {
-            self.counters
-                .replacements_requested
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(generation, reason = why, "replacing the redis connection");
-            self.replace_wakeup.notify_one();
-        }
+    /// `message` with every configured secret replaced by `***`.
+    pub(crate) fn redact(&self, message: String) -> String {
+        self.notes.redact(message)
     }
 
-    /// Asks the supervisor for a make-before-break swap of the connection.
-    pub(crate) fn request_swap(&self) {
-        self.swap_wakeup.notify_one();
-    }
-
-    /// Stores an error message for `status()`, with any credential scrubbed out.
-    pub(crate) fn set_last_error(&self, slot: &Mutex<Option<String>>, message: String) {
-        let clean = self.redact(message);
-        if let Ok(mut guard) = slot.lock() {
-            *guard = Some(clean);
-        }
-    }
-
-    pub(crate) fn redact(&self, mut message: String) -> String {
-        for pass in [&self.config.password, &self.config.sentinel_password]
-            .into_iter()
-            .flatten()
-        {
-            if !pass.expose().is_empty() {
-                message = message.replace(pass.expose(), "***");
-            }
-        }
-        message
-    }
-
-    pub(crate) fn is_shutting_down(&self) -> bool {
-        *self.shutdown_tx.borrow()
-    }
-}
-
-/// Advances the deadline ring in step with the clock (catching up after a stall, so a busy
-/// runtime makes deadlines fire late by at most the stall, never drift).
-async fn deadline_watchdog(inner: Arc<Inner>) {
-    let mut shutdown = inner.shutdown_tx.subscribe();
-    let tick = inner.deadlines.tick();
-    let started = tokio::time::Instant::now();
-    let mut done = 0u128;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(tick) => {}
-            _ = shutdown.changed() => {}
-        }
-        if inner.is_shutting_down() {
-            return;
-        }
-        let due = started.elapsed().as_nanos() / tick.as_nanos().max(1);
-        while done < due {
-            inner.deadlines.advance();
-            done += 1;
-        }
+    /// Whether a command sent now can succeed: a connection is installed and answering
+    /// (`Ready`) and the breaker is not refusing calls.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.state.get() == ConnState::Ready && !self.gate.breaker().is_refusing()
     }
 }
 
@@ -153,8 +78,9 @@ struct Owner {
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        self.inner.shutdown_tx.send_replace(true);
+        self.inner.lifecycle.begin_shutdown();
         self.inner.state.set(ConnState::Closed);
+        self.inner.slot.wake();
     }
 }
 
@@ -183,49 +109,43 @@ impl RedisManager {
     /// Redis is down; fails only on bad configuration or outside a Tokio runtime.
     pub fn connect(config: Config) -> Result<RedisManager> {
         config.validate()?;
-        let handle = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        crate::metrics::describe();
         let config = Arc::new(config);
         let connector = Connector::new(config.clone())?;
-        let (shutdown_tx, _) = watch::channel(false);
         let inner = Arc::new(Inner {
-            breaker: CircuitBreaker::new(BreakerConfig {
-                failure_threshold: config.breaker_failure_threshold,
-                cooldown: config.breaker_cooldown,
-                half_open_probes: config.breaker_half_open_probes,
-                success_threshold: config.breaker_success_threshold,
-            }),
-            pool: DedicatedPool::new(config.dedicated_pool_size),
+            gate: Gate::new(
+                BreakerConfig {
+                    failure_threshold: config.breaker_failure_threshold,
+                    cooldown: config.breaker_cooldown,
+                    half_open_probes: config.breaker_half_open_probes,
+                    success_threshold: config.breaker_success_threshold,
+                },
+                config.max_in_flight,
+                config.timeouts_before_reconnect,
+            ),
+            slot: ConnSlot::new(config.dedicated_pool_size),
             replica: Default::default(),
             connector,
-            conn: ArcSwapOption::empty(),
-            conns: Default::default(),
             state: StateCell::new(),
-            in_flight: Padded(AtomicUsize::new(0)),
-            deadlines: crate::deadline::Deadlines::new(config.command_timeout),
-            consecutive_timeouts: AtomicU32::new(0),
-            replace_generation: AtomicU64::new(0),
-            replace_wakeup: Notify::new(),
-            swap_wakeup: Notify::new(),
+            deadlines: Deadlines::new(config.command_timeout),
             counters: Counters::default(),
             metrics: OperationMetrics::default(),
             health: HealthState::default(),
-            last_error: Mutex::new(None),
-            last_connect_error: Mutex::new(None),
-            shutdown_tx,
-            tasks: Mutex::new(Vec::new()),
+            notes: Notes::new(&config),
+            lifecycle: Lifecycle::new(),
             created: Instant::now(),
             config,
         });
-        let supervisor = handle.spawn(crate::supervisor::run(inner.clone()));
-        let health = handle.spawn(crate::health::run(inner.clone()));
-        let topology = handle.spawn(crate::topology::run(inner.clone()));
-        let watchdog = handle.spawn(deadline_watchdog(inner.clone()));
-        if let Ok(mut tasks) = inner.tasks.lock() {
-            tasks.push(supervisor);
-            tasks.push(health);
-            tasks.push(topology);
-            tasks.push(watchdog);
-        }
+        let tasks = &inner.lifecycle;
+        tasks.spawn(&runtime, crate::supervisor::run(inner.clone()));
+        tasks.spawn(&runtime, crate::health::run(inner.clone()));
+        tasks.spawn(&runtime, crate::topology::run(inner.clone()));
+        let ring = inner.clone();
+        let stop = inner.lifecycle.subscribe();
+        tasks.spawn(&runtime, async move {
+            crate::deadline::watchdog(&ring.deadlines, stop).await
+        });
         tracing::info!(url = %inner.config.redacted_url(), "redis manager created");
         Ok(RedisManager {
             _owner: Some(Arc::new(Owner {
@@ -253,26 +173,50 @@ impl RedisManager {
         self.inner.state.get()
     }
 
-    /// Whether commands can be sent now.
+    /// Whether a command sent now can succeed: a connection is installed and answering (state
+    /// `Ready`: not connecting, not loading) and the circuit breaker is not refusing calls.
     pub fn is_ready(&self) -> bool {
-        self.inner.state.get() == ConnState::Ready
+        self.inner.is_ready()
     }
 
-    /// A `watch` receiver that sees every state change.
+    /// A `watch` receiver that sees every connection-state change (the breaker's are not in
+    /// it; [`RedisManager::wait_ready`] waits for both).
     pub fn watch_state(&self) -> watch::Receiver<ConnState> {
         self.inner.state.subscribe()
     }
 
-    /// Waits until the manager is ready, for at most `timeout`.
+    /// Waits until [`RedisManager::is_ready`], for at most `timeout`. On timeout the error
+    /// says why: `NotReady` with the state, or `CircuitOpen` while the breaker refuses.
     pub async fn wait_ready(&self, timeout: Duration) -> Result<()> {
-        let mut rx = self.watch_state();
-        let wait = rx.wait_for(|s| matches!(s, ConnState::Ready | ConnState::Closed));
-        match tokio::time::timeout(timeout, wait).await {
-            Ok(Ok(state)) if *state == ConnState::Ready => Ok(()),
-            Ok(_) => Err(Error::Closed),
-            Err(_) => Err(Error::NotReady {
-                state: self.state(),
-            }),
+        let until = tokio::time::Instant::now() + timeout;
+        let mut states = self.watch_state();
+        let mut breaker = self.inner.gate.breaker().subscribe();
+        loop {
+            if self.is_ready() {
+                return Ok(());
+            }
+            let state = self.state();
+            if state == ConnState::Closed {
+                return Err(Error::Closed);
+            }
+            // An open breaker turns admitting when its cool-down ends, without a transition.
+            let cooled = self.inner.gate.breaker().retry_after();
+            let wake = cooled.map_or(until, |d| until.min(tokio::time::Instant::now() + d));
+            tokio::select! {
+                _ = states.changed() => {}
+                _ = breaker.changed() => {}
+                _ = tokio::time::sleep_until(wake) => {}
+            }
+            if tokio::time::Instant::now() >= until && !self.is_ready() {
+                return Err(match self.inner.gate.breaker().retry_after() {
+                    Some(retry_after) if self.state() == ConnState::Ready => {
+                        Error::CircuitOpen { retry_after }
+                    }
+                    _ => Error::NotReady {
+                        state: self.state(),
+                    },
+                });
+            }
         }
     }
 
@@ -286,67 +230,70 @@ impl RedisManager {
         Status::collect(&self.inner)
     }
 
-    /// Stops accepting commands, waits up to `deadline` for in-flight ones to finish, then
-    /// stops the background tasks and drops the connections.
-    pub async fn shutdown(&self, deadline: Duration) {
-        let inner = &self.inner;
-        inner.shutdown_tx.send_replace(true);
-        inner.state.set(ConnState::Closed);
-        let until = Instant::now() + deadline;
-        while inner.in_flight.load(Ordering::Acquire) > 0 && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+    /// Replaces the connection, make-before-break: a new connection is dialled and checked
+    /// with a PING while the current one keeps serving; then it is installed, and commands in
+    /// flight on the old one finish there. Callers see no error. Returns once the new
+    /// connection serves, or the error that kept it from being made (the current connection
+    /// then stays). While reconnecting, it cuts the backoff short and waits for the next
+    /// connection.
+    pub async fn force_reconnect(&self) -> Result<()> {
+        if self.state() == ConnState::Closed {
+            return Err(Error::Closed);
         }
-        let tasks = inner
-            .tasks
-            .lock()
-            .map(|mut t| std::mem::take(&mut *t))
-            .unwrap_or_default();
-        for task in tasks {
-            task.abort();
-            let _ = task.await;
-        }
-        inner.deadlines.expire_all();
-        inner.conn.store(None);
-        inner.conns.install(0);
-        inner.replica.current.store(None);
-        inner.pool.clear();
-        tracing::info!("redis manager shut down");
-    }
-
-    /// A handle of the installed connection and its generation, if ready: a spare one from
-    /// this thread's shard of the cache when there is one (give it back with
-    /// `inner.conns.put`), else a fresh clone.
-    #[inline]
-    pub(crate) fn checkout(&self) -> Result<(Conn, u64)> {
-        if self.inner.state.get() == ConnState::Ready
-            && let Some(spare) = self.inner.conns.take()
-        {
-            return Ok(spare);
-        }
-        self.current()
-    }
-
-    /// The installed connection (a clone) and its generation, if ready.
-    #[inline]
-    pub(crate) fn current(&self) -> Result<(Conn, u64)> {
-        let state = self.inner.state.get();
-        if state != ConnState::Ready {
-            return Err(match state {
-                ConnState::Closed => Error::Closed,
-                s => Error::NotReady { state: s },
-            });
-        }
-        let guard = self.inner.conn.load();
-        match guard.as_ref() {
-            Some(installed) => Ok((installed.conn.clone(), installed.generation)),
-            None => Err(Error::NotReady {
-                state: ConnState::Reconnecting,
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.inner.slot.request_swap(Some(tx));
+        tracing::warn!("reconnect requested by the operator");
+        let wait = self.inner.config.connect_timeout * 2 + self.inner.config.backoff_cap;
+        match tokio::time::timeout(wait, rx).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(Error::Closed),
+            Err(_) => Err(Error::Timeout {
+                op: "RECONNECT",
+                after: wait,
             }),
         }
     }
 
+    /// Closes the circuit breaker and clears its counts (logged). For an operator who knows
+    /// the server is back before the breaker does.
+    pub fn reset_circuit_breaker(&self) {
+        self.inner.gate.breaker().reset();
+    }
+
+    /// The breaker's position now.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.inner.gate.breaker().state()
+    }
+
+    /// A `watch` receiver that sees every breaker transition.
+    pub fn watch_breaker(&self) -> watch::Receiver<BreakerState> {
+        self.inner.gate.breaker().subscribe()
+    }
+
+    /// Stops accepting commands, waits up to `deadline` for in-flight ones to finish, then
+    /// stops the background tasks and drops the connections.
+    pub async fn shutdown(&self, deadline: Duration) {
+        let inner = &self.inner;
+        inner.lifecycle.begin_shutdown();
+        inner.state.set(ConnState::Closed);
+        inner.slot.wake();
+        inner.gate.drain(deadline).await;
+        inner.lifecycle.stop_tasks().await;
+        inner.deadlines.expire_all();
+        inner.slot.clear();
+        inner.replica.clear();
+        tracing::info!("redis manager shut down");
+    }
+
     /// The address of the server currently connected (primary for Sentinel, seed for cluster).
     pub(crate) fn current_addr(&self) -> Option<ServerAddr> {
-        self.inner.conn.load().as_ref().map(|i| i.addr.clone())
+        self.inner.slot.addr()
+    }
+
+    /// Sets the gauges that change with every command (in flight) to their values now; a
+    /// `/metrics` handler calls it before rendering. The state gauges are kept current as
+    /// they change.
+    pub fn refresh_gauges(&self) {
+        crate::metrics::set_in_flight(self.inner.gate.in_flight());
     }
 }

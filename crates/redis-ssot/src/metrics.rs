@@ -1,22 +1,133 @@
-//! Metric names and cached handles.
+//! Metric names, their descriptions, and cached handles.
 //!
-//! Names follow the OpenTelemetry database-client conventions:
-//! `db.client.operation.duration` (histogram, seconds, labels `db.operation.name` and
-//! `outcome`), `db.client.connection.state` and `db.client.circuit_breaker.state` (gauges),
-//! `db.client.reconnects` (counter). Looking a handle up in the global recorder hashes its labels,
-//! so the choke point caches one set of handles per operation name and only pays that cost the
-//! first time an operation is seen.
+//! Names follow the OpenTelemetry database-client conventions, spelled the Prometheus way
+//! (units in the name, `_total` on counters, a `# HELP` line for every family):
+//!
+//! | family | type | labels |
+//! |---|---|---|
+//! | `db_client_operation_duration_seconds` | histogram ([`DURATION_BUCKETS`]) | `db_operation_name`, `outcome` |
+//! | `db_client_connection_state` | gauge, 1 for the current state, 0 for the others | `state` |
+//! | `db_client_circuit_breaker_state` | gauge, 1 for the current state, 0 for the others | `state` |
+//! | `db_client_operations_in_flight` | gauge | |
+//! | `db_client_ping_latency_seconds` | gauge: the last health PING | |
+//! | `db_client_reconnects_total` | counter | |
+//! | `db_client_circuit_breaker_opened_total` | counter | |
+//! | `db_client_health_check_failures_total` | counter | |
+//!
+//! A duration series exists only for an (operation, outcome) pair that happened: handles are
+//! created on first use, not up front. Looking a handle up in the global recorder hashes its
+//! labels, so the choke point caches them per pair and pays that cost once.
+//!
+//! The `metrics` facade records into whatever recorder the process installed. Descriptions
+//! are given to the recorder installed when [`describe`] runs (at `RedisManager::connect`),
+//! so install the exporter first (the gateway does, with [`DURATION_BUCKETS`]).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use metrics::Histogram;
+use metrics::{Histogram, Unit};
 
+use crate::breaker::BreakerState;
 use crate::error::Outcome;
+use crate::state::ConnState;
 
-/// The command-duration histogram's name.
-pub const OPERATION_DURATION: &str = "db.client.operation.duration";
-/// The reconnect counter's name.
-pub const RECONNECTS: &str = "db.client.reconnects";
+/// The command-duration histogram.
+pub const OPERATION_DURATION: &str = "db_client_operation_duration_seconds";
+/// The connection-state gauge.
+pub const CONNECTION_STATE: &str = "db_client_connection_state";
+/// The breaker-state gauge.
+pub const BREAKER_STATE: &str = "db_client_circuit_breaker_state";
+/// Commands in flight.
+pub const IN_FLIGHT: &str = "db_client_operations_in_flight";
+/// The last health PING's latency.
+pub const PING_LATENCY: &str = "db_client_ping_latency_seconds";
+/// Connections that replaced one that broke or stopped answering.
+pub const RECONNECTS: &str = "db_client_reconnects_total";
+/// Times the breaker opened.
+pub const BREAKER_OPENED: &str = "db_client_circuit_breaker_opened_total";
+/// Failed health checks.
+pub const HEALTH_FAILURES: &str = "db_client_health_check_failures_total";
+
+/// Bucket bounds of [`OPERATION_DURATION`], in seconds: OpenTelemetry's recommended bounds for
+/// `db.client.operation.duration`, with sub-millisecond ones in front (a command here takes
+/// about 100 µs).
+pub const DURATION_BUCKETS: &[f64] = &[
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0,
+];
+
+/// Gives every family its unit and `# HELP` text, and sets the state gauges' series (so they
+/// are there from the start, at 0 or 1). Idempotent.
+pub fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_histogram!(
+        OPERATION_DURATION,
+        Unit::Seconds,
+        "Duration of Redis commands through the manager, by operation and outcome (refused calls included)."
+    );
+    describe_gauge!(
+        CONNECTION_STATE,
+        "Connection state of the Redis manager: 1 for the current state, 0 for the others."
+    );
+    describe_gauge!(
+        BREAKER_STATE,
+        "Circuit breaker state: 1 for the current state, 0 for the others."
+    );
+    describe_gauge!(IN_FLIGHT, "Redis commands in flight through the manager.");
+    describe_gauge!(
+        PING_LATENCY,
+        Unit::Seconds,
+        "Latency of the last successful health PING."
+    );
+    describe_counter!(
+        RECONNECTS,
+        "Connections that replaced one that broke or stopped answering."
+    );
+    describe_counter!(BREAKER_OPENED, "Times the circuit breaker opened.");
+    describe_counter!(
+        HEALTH_FAILURES,
+        "Health PINGs that failed or missed their deadline."
+    );
+    metrics::counter!(RECONNECTS).increment(0);
+    metrics::counter!(BREAKER_OPENED).increment(0);
+    metrics::counter!(HEALTH_FAILURES).increment(0);
+    metrics::gauge!(IN_FLIGHT).set(0.0);
+}
+
+/// Sets the connection-state series: 1 for `state`, 0 for the others.
+pub(crate) fn set_connection_state(state: ConnState) {
+    for s in ConnState::ALL {
+        let v = if s == state { 1.0 } else { 0.0 };
+        metrics::gauge!(CONNECTION_STATE, "state" => s.as_str()).set(v);
+    }
+}
+
+/// Sets the breaker-state series: 1 for `state`, 0 for the others.
+pub(crate) fn set_breaker_state(state: BreakerState) {
+    for s in BreakerState::ALL {
+        let v = if s == state { 1.0 } else { 0.0 };
+        metrics::gauge!(BREAKER_STATE, "state" => s.as_str()).set(v);
+    }
+}
+
+pub(crate) fn set_in_flight(n: usize) {
+    metrics::gauge!(IN_FLIGHT).set(n as f64);
+}
+
+pub(crate) fn set_ping_latency(seconds: f64) {
+    metrics::gauge!(PING_LATENCY).set(seconds);
+}
+
+pub(crate) fn count_reconnect() {
+    metrics::counter!(RECONNECTS).increment(1);
+}
+
+pub(crate) fn count_breaker_opened() {
+    metrics::counter!(BREAKER_OPENED).increment(1);
+}
+
+pub(crate) fn count_failed_health_check() {
+    metrics::counter!(HEALTH_FAILURES).increment(1);
+}
 
 /// Every operation name the manager reports. Operations are indices into this table, fixed
 /// at compile time (`op!("GET")`), so finding a command's metric handles is an array access
@@ -164,17 +275,20 @@ macro_rules! op {
 }
 pub(crate) use op;
 
-type Handles = Arc<[Histogram; Outcome::ALL.len()]>;
+const OUTCOMES: usize = Outcome::ALL.len();
 
-/// Per-operation histogram handles, created on first use.
+/// Per (operation, outcome) histogram handles, each created on first use.
 pub(crate) struct OperationMetrics {
-    slots: Box<[OnceLock<Handles>]>,
+    slots: Box<[[OnceLock<Histogram>; OUTCOMES]]>,
 }
 
 impl Default for OperationMetrics {
     fn default() -> Self {
         OperationMetrics {
-            slots: OPS.iter().map(|_| OnceLock::new()).collect(),
+            slots: OPS
+                .iter()
+                .map(|_| std::array::from_fn(|_| OnceLock::new()))
+                .collect(),
         }
     }
 }
@@ -183,19 +297,21 @@ impl OperationMetrics {
     /// Records one finished (or refused) operation.
     #[inline]
     pub(crate) fn record(&self, op: Op, outcome: Outcome, seconds: f64) {
-        let Some(slot) = self.slots.get(usize::from(op.0)) else {
+        let Some(slot) = self
+            .slots
+            .get(usize::from(op.0))
+            .and_then(|s| s.get(outcome.index()))
+        else {
             return;
         };
-        let handles = slot.get_or_init(|| register(op.name()));
-        handles[outcome.index()].record(seconds);
+        slot.get_or_init(|| register(op.name(), outcome))
+            .record(seconds);
     }
 }
 
 #[cold]
-fn register(op: &'static str) -> Handles {
-    Arc::new(Outcome::ALL.map(|o| {
-        metrics::histogram!(OPERATION_DURATION, "db.operation.name" => op, "outcome" => o.as_str())
-    }))
+fn register(op: &'static str, outcome: Outcome) -> Histogram {
+    metrics::histogram!(OPERATION_DURATION, "db_operation_name" => op, "outcome" => outcome.as_str())
 }
 
 /// The operation of a command, from its first word (`OTHER` if unknown).

@@ -45,11 +45,26 @@ pub(crate) struct ReplicaConn {
 /// Replica-side state of one manager.
 #[derive(Default)]
 pub(crate) struct ReplicaState {
-    pub(crate) current: arc_swap::ArcSwapOption<ReplicaConn>,
+    current: arc_swap::ArcSwapOption<ReplicaConn>,
     /// Serialises connects; holds when the last one failed.
     connecting: tokio::sync::Mutex<Option<Instant>>,
-    pub(crate) reads: std::sync::atomic::AtomicU64,
-    pub(crate) fallbacks: std::sync::atomic::AtomicU64,
+    reads: std::sync::atomic::AtomicU64,
+    fallbacks: std::sync::atomic::AtomicU64,
+}
+
+impl ReplicaState {
+    /// Drops the replica connection (shutdown).
+    pub(crate) fn clear(&self) {
+        self.current.store(None);
+    }
+
+    /// Reads served by a replica, and reads that fell back to the primary.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            self.reads.load(Ordering::Relaxed),
+            self.fallbacks.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// Read commands that a replica may serve. Get one from [`RedisManager::replica_reads`].
@@ -136,7 +151,7 @@ impl ReplicaReads {
         if matches!(inner.config.topology, Topology::Standalone(_)) {
             return None;
         }
-        let primary_generation = inner.conn.load().as_ref().map(|i| i.generation)?;
+        let primary_generation = inner.slot.generation()?;
         let fresh = |r: &Arc<ReplicaConn>| r.primary_generation == primary_generation;
         if let Some(r) = inner.replica.current.load_full().filter(fresh) {
             return Some(r);

@@ -18,17 +18,30 @@ pub enum ConnState {
     Ready,
     /// The connection was lost or is being replaced; the supervisor is retrying.
     Reconnecting,
+    /// Connected, but the server is loading its dataset (after a restart or a full resync)
+    /// and answers `LOADING`; the supervisor polls it until it has loaded.
+    Loading,
     /// `shutdown()` ran; nothing will be sent again.
     Closed,
 }
 
 impl ConnState {
+    /// Every state, in gauge order.
+    pub const ALL: [ConnState; 5] = [
+        ConnState::Connecting,
+        ConnState::Ready,
+        ConnState::Reconnecting,
+        ConnState::Loading,
+        ConnState::Closed,
+    ];
+
     fn to_u8(self) -> u8 {
         match self {
             ConnState::Connecting => 0,
             ConnState::Ready => 1,
             ConnState::Reconnecting => 2,
-            ConnState::Closed => 3,
+            ConnState::Loading => 3,
+            ConnState::Closed => 4,
         }
     }
 
@@ -37,24 +50,26 @@ impl ConnState {
             0 => ConnState::Connecting,
             1 => ConnState::Ready,
             2 => ConnState::Reconnecting,
+            3 => ConnState::Loading,
             _ => ConnState::Closed,
         }
     }
 
-    /// The gauge value exported as `db.client.connection.state`.
-    pub fn gauge_value(self) -> f64 {
-        f64::from(self.to_u8())
+    /// The label used in metrics and `status()`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnState::Connecting => "connecting",
+            ConnState::Ready => "ready",
+            ConnState::Reconnecting => "reconnecting",
+            ConnState::Loading => "loading",
+            ConnState::Closed => "closed",
+        }
     }
 }
 
 impl fmt::Display for ConnState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ConnState::Connecting => "connecting",
-            ConnState::Ready => "ready",
-            ConnState::Reconnecting => "reconnecting",
-            ConnState::Closed => "closed",
-        })
+        f.write_str(self.as_str())
     }
 }
 
@@ -68,6 +83,7 @@ pub(crate) struct StateCell {
 impl StateCell {
     pub(crate) fn new() -> Self {
         let (tx, _rx) = tokio::sync::watch::channel(ConnState::Connecting);
+        crate::metrics::set_connection_state(ConnState::Connecting);
         StateCell {
             fast: AtomicU8::new(ConnState::Connecting.to_u8()),
             tx,
@@ -80,14 +96,18 @@ impl StateCell {
         ConnState::from_u8(self.fast.load(Ordering::Acquire))
     }
 
-    /// Publishes a new state. `Closed` is final: later sets are ignored.
+    /// Publishes a new state (setting the current one again publishes nothing). `Closed` is
+    /// final: later sets are ignored.
     pub(crate) fn set(&self, state: ConnState) {
         if self.get() == ConnState::Closed {
             return;
         }
-        self.fast.store(state.to_u8(), Ordering::Release);
+        let before = self.fast.swap(state.to_u8(), Ordering::AcqRel);
+        if before == state.to_u8() {
+            return;
+        }
         self.tx.send_replace(state);
-        metrics::gauge!("db.client.connection.state").set(state.gauge_value());
+        crate::metrics::set_connection_state(state);
     }
 
     pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<ConnState> {

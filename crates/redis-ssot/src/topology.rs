@@ -17,6 +17,7 @@ use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 
 use crate::config::Topology;
 use crate::connection::Conn;
+use crate::deadline::Deadline;
 use crate::error::Result;
 use crate::manager::{Inner, RedisManager};
 use crate::metrics::op;
@@ -36,14 +37,14 @@ pub(crate) async fn run(inner: Arc<Inner>) {
     if !matches!(inner.config.topology, Topology::Cluster(_)) || interval.is_zero() {
         return;
     }
-    let mut shutdown = inner.shutdown_tx.subscribe();
+    let mut shutdown = inner.lifecycle.subscribe();
     let mut state = inner.state.subscribe();
     let manager = RedisManager::from_inner(inner.clone());
-    let current = || inner.conn.load().as_ref().map(|i| i.generation);
+    let current = || inner.slot.generation();
     // The slot map the current connection started from, by connection generation.
     let mut baseline: Option<(u64, SlotMap)> = None;
     loop {
-        if inner.is_shutting_down() {
+        if inner.lifecycle.is_shutting_down() {
             return;
         }
         let Some(generation) = current() else {
@@ -78,8 +79,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             Some((g, known)) if *g == generation => {
                 if *known != map {
                     tracing::info!(generation, "cluster slot map changed; rebuilding");
-                    inner.request_swap();
-                    wait_for_new_generation(&inner, generation).await;
+                    swap(&inner).await;
                 }
             }
             _ => baseline = Some((generation, map)),
@@ -87,24 +87,30 @@ pub(crate) async fn run(inner: Arc<Inner>) {
     }
 }
 
-/// Waits (briefly) until the supervisor has installed a connection newer than `generation`,
-/// so the next baseline is taken from the swapped-in connection right away.
-async fn wait_for_new_generation(inner: &Inner, generation: u64) {
-    let until = tokio::time::Instant::now() + inner.config.connect_timeout * 2;
-    while tokio::time::Instant::now() < until {
-        let now = inner.conn.load().as_ref().map(|i| i.generation);
-        if now.is_some_and(|g| g > generation) || inner.is_shutting_down() {
-            return;
+/// Asks the supervisor for a make-before-break swap and waits for it; a swap that installed a
+/// new connection is counted as a topology change.
+async fn swap(inner: &Inner) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    inner.slot.request_swap(Some(tx));
+    let wait = inner.config.connect_timeout * 2;
+    match tokio::time::timeout(wait, rx).await {
+        Ok(Ok(Ok(()))) => {
+            inner
+                .counters
+                .topology_changes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        Ok(Ok(Err(e))) => {
+            tracing::warn!(error = %inner.redact(e.to_string()), "topology swap failed; keeping the current connection");
+        }
+        Ok(Err(_)) | Err(_) => {}
     }
 }
 
 impl RedisManager {
     /// The cluster's slot map as one (random) node sees it, through the choke point.
     pub(crate) async fn cluster_slot_map(&self) -> Result<SlotMap> {
-        let timeout = self.inner.config.command_timeout;
-        self.run(op!("CLUSTER"), timeout, |c| async move {
+        self.run(op!("CLUSTER"), Deadline::Default, |c| async move {
             let r = match &c {
                 Conn::Cluster(cluster) => {
                     let mut cluster = cluster.clone();

@@ -79,6 +79,7 @@ pub fn spawn(app: AppState, mut req: RunRequest, control: ControlSender) -> Stri
         let history = req.history.take();
         let outcome = execute(&app, &req, history, &mut writer).await;
         let ok = outcome.is_ok();
+        crate::metrics::count_run(ok);
         match std::mem::replace(&mut writer.record, Record::Failed) {
             Record::NotYet => app.run_states().finished(&req.uid, &run, ok).await,
             Record::Saved(state) => app.run_states().finish(&req.uid, &run, state, ok).await,

@@ -6,7 +6,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Serialize;
 
+use axum::http::request::Parts;
+
 use crate::error::ApiError;
+use crate::extract::Admin;
 use crate::state::AppState;
 
 /// `GET /healthz`: the process is alive (never touches Redis).
@@ -36,13 +39,23 @@ struct GatewayStatus {
 struct StatusBody {
     #[serde(flatten)]
     manager: redis_ssot::Status,
+    /// One line for a person (`ready: ...`, `not ready (reason): ...`).
+    verdict: String,
     gateway: GatewayStatus,
 }
 
-/// `GET /api/status`: the manager's status plus this instance's sockets and settings.
-pub async fn status(State(app): State<AppState>) -> impl IntoResponse {
+/// `GET /api/status`: the manager's status plus this instance's sockets and settings. Where
+/// Redis lives (URL, server address, socket path) is shown only to the admin token.
+pub async fn status(State(app): State<AppState>, parts: Parts) -> impl IntoResponse {
+    let manager = app.manager().status();
+    let manager = if Admin::present(&parts, &app) {
+        manager
+    } else {
+        manager.without_addresses()
+    };
     Json(StatusBody {
-        manager: app.manager().status(),
+        verdict: manager.verdict(),
+        manager,
         gateway: GatewayStatus {
             instance: app.instance().to_string(),
             auth_mode: app.authenticator().mode(),
@@ -55,7 +68,8 @@ pub async fn status(State(app): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /metrics`: Prometheus text.
-pub async fn metrics() -> impl IntoResponse {
+pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    app.manager().refresh_gauges();
     (
         StatusCode::OK,
         [("content-type", "text/plain; version=0.0.4")],

@@ -29,11 +29,11 @@ pub async fn login(
         revoked |= app.access().is_revoked(cred).await?;
     }
     if revoked {
-        metrics::counter!("gateway.logins", "outcome" => "revoked").increment(1);
+        metrics::counter!(crate::metrics::LOGINS, "outcome" => "revoked").increment(1);
         return Err(ApiError::unauthorized("this token has been revoked"));
     }
     let (token, session) = app.access().create_session(&identity).await?;
-    metrics::counter!("gateway.logins", "outcome" => "ok").increment(1);
+    metrics::counter!(crate::metrics::LOGINS, "outcome" => "ok").increment(1);
     tracing::info!(user = %session.user, session = %session.fingerprint, "login");
     Ok(Json(json!({
         "token": token,

@@ -11,7 +11,9 @@
 pub mod frames;
 mod socket;
 
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::{Query, Request, State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -75,4 +77,22 @@ pub async fn upgrade(
         .max_message_size(transport_limit)
         .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| socket::run(app, socket, who, resume, guard, start)))
+}
+
+/// Counts upgrades: accepted (101), or refused before the upgrade by reason.
+pub async fn count_upgrades(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let reason = match resp.status() {
+        StatusCode::SWITCHING_PROTOCOLS => {
+            metrics::counter!(crate::metrics::WS_UPGRADES_ACCEPTED).increment(1);
+            return resp;
+        }
+        StatusCode::SERVICE_UNAVAILABLE => "not_ready",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        _ => "other",
+    };
+    metrics::counter!(crate::metrics::WS_UPGRADES_REFUSED, "reason" => reason).increment(1);
+    resp
 }

@@ -142,8 +142,14 @@ async fn run_loop(
                 Some(Ok(Message::Binary(_))) => {
                     conn.send(&error_event(ErrorCode::MalformedFrame, "binary frames are not supported", None)).await?;
                 }
-                Some(Ok(Message::Close(_))) => return conn.acknowledge_close().await,
-                None | Some(Err(_)) => return Err(Gone),
+                Some(Ok(Message::Close(frame))) => {
+                    crate::metrics::count_close(frame.map_or(close_code::STATUS, |f| f.code));
+                    return conn.acknowledge_close().await;
+                }
+                None | Some(Err(_)) => {
+                    crate::metrics::count_close(close_code::ABNORMAL);
+                    return Err(Gone);
+                }
                 Some(Ok(_)) => {}
             },
             Some(v) = control_rx.recv() => conn.send(&v).await?,
@@ -176,6 +182,7 @@ impl Conn {
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) -> Result<(), Gone> {
+        crate::metrics::count_close(code);
         let frame = CloseFrame {
             code,
             reason: reason.into(),
@@ -286,11 +293,16 @@ impl Conn {
             return self.deliver().await;
         }
         self.epoch = Some(batch.epoch.clone());
-        self.send_events(&batch.events).await
+        self.send_events(&batch.events, false).await
     }
 
-    /// Sends stored events (one flush for all), advancing the cursor past each one.
-    async fn send_events(&mut self, events: &[(EventId, Utf8Bytes)]) -> Result<(), Gone> {
+    /// Sends stored events (one flush for all), advancing the cursor past each one;
+    /// `replayed` when they were read back from the log rather than pushed live.
+    async fn send_events(
+        &mut self,
+        events: &[(EventId, Utf8Bytes)],
+        replayed: bool,
+    ) -> Result<(), Gone> {
         for (id, text) in events {
             self.socket
                 .feed(Message::Text(text.clone()))
@@ -298,7 +310,7 @@ impl Conn {
                 .map_err(|_| Gone)?;
             self.cursor = Cursor::At(Some(*id));
         }
-        metrics::counter!("gateway.events.delivered").increment(events.len() as u64);
+        crate::metrics::count_events(events.len(), replayed);
         SinkExt::flush(&mut self.socket).await.map_err(|_| Gone)
     }
 
@@ -326,7 +338,7 @@ impl Conn {
             };
             self.told_unavailable = false;
             let full = batch.len() == BATCH;
-            self.send_events(&batch).await?;
+            self.send_events(&batch, true).await?;
             if self.epoch.is_none() && !batch.is_empty() {
                 self.epoch = log.epoch(self.user()).await.ok().flatten();
             }

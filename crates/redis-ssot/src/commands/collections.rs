@@ -7,7 +7,9 @@ use redis::{FromRedisValue, ToRedisArgs};
 
 use super::{check_key, check_keys, cmd};
 use crate::chokepoint::Source;
+use crate::deadline::Deadline;
 use crate::error::Result;
+use crate::gate::Admit;
 use crate::manager::RedisManager;
 use crate::metrics::op;
 
@@ -77,8 +79,9 @@ impl RedisManager {
         let deadline = block + self.inner.config.blocking_margin;
         self.run_on(
             Source::Dedicated,
+            Admit::Normal,
             op!("BLPOP"),
-            deadline,
+            Deadline::Custom(deadline),
             move |mut c| async move {
                 let r = cmd.query_async(&mut c).await;
                 (c, r)

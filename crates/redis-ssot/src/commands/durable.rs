@@ -19,7 +19,9 @@ use redis::{Cmd, FromRedisValue, Pipeline, ScriptInvocation, ToRedisArgs};
 use super::{check_key, cmd};
 use crate::chokepoint::Source;
 use crate::connection::Conn;
+use crate::deadline::Deadline;
 use crate::error::{Error, Result};
+use crate::gate::Admit;
 use crate::manager::RedisManager;
 use crate::metrics::{Op, op, op_of};
 
@@ -140,8 +142,9 @@ impl DurableWrites {
             .manager
             .run_on(
                 Source::Dedicated,
+                Admit::Normal,
                 write.op(),
-                deadline,
+                Deadline::Custom(deadline),
                 move |mut c| async move {
                     let r = async {
                         let value: T = write.send(&mut c).await?;

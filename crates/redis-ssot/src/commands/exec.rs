@@ -15,7 +15,9 @@ use redis::{RedisFuture, Value};
 use crate::chokepoint::Source;
 use crate::config::Topology;
 use crate::connection::Conn;
+use crate::deadline::Deadline;
 use crate::error::Result;
+use crate::gate::Admit;
 use crate::manager::RedisManager;
 use crate::metrics::{Op, op, op_of};
 
@@ -35,16 +37,19 @@ impl RedisManager {
     /// part applied, as for any non-atomic pipeline.
     /// An atomic pipeline across slots is `Error::CrossSlot`: a transaction cannot span nodes.
     pub async fn pipeline<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T> {
-        let timeout = self.inner.config.command_timeout;
-        self.run(op!("PIPELINE"), timeout, move |mut c| async move {
-            let r = match &c {
-                Conn::Cluster(cluster) if !pipe.is_transaction() => {
-                    split_by_slot(cluster.clone(), pipe).await
-                }
-                _ => pipe.query_async(&mut c).await,
-            };
-            (c, r)
-        })
+        self.run(
+            op!("PIPELINE"),
+            Deadline::Default,
+            move |mut c| async move {
+                let r = match &c {
+                    Conn::Cluster(cluster) if !pipe.is_transaction() => {
+                        split_by_slot(cluster.clone(), pipe).await
+                    }
+                    _ => pipe.query_async(&mut c).await,
+                };
+                (c, r)
+            },
+        )
         .await
     }
 
@@ -54,8 +59,7 @@ impl RedisManager {
         &self,
         invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<T> {
-        let timeout = self.inner.config.command_timeout;
-        self.run(op!("EVALSHA"), timeout, move |mut c| async move {
+        self.run(op!("EVALSHA"), Deadline::Default, move |mut c| async move {
             let r = invocation.invoke_async(&mut c).await;
             (c, r)
         })
@@ -64,8 +68,7 @@ impl RedisManager {
 
     /// The generic escape hatch: any command, through the same choke point.
     pub async fn cmd<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
-        let timeout = self.inner.config.command_timeout;
-        self.run(op_of(cmd), timeout, move |mut c| async move {
+        self.run(op_of(cmd), Deadline::Default, move |mut c| async move {
             let r = cmd.query_async(&mut c).await;
             (c, r)
         })
@@ -82,8 +85,9 @@ impl RedisManager {
         let deadline = block + self.inner.config.blocking_margin;
         self.run_on(
             Source::Dedicated,
+            Admit::Normal,
             op_of(cmd),
-            deadline,
+            Deadline::Custom(deadline),
             move |mut c| async move {
                 let r = cmd.query_async(&mut c).await;
                 (c, r)
@@ -99,11 +103,11 @@ impl RedisManager {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let timeout = self.inner.config.command_timeout;
         self.run_on(
             Source::Dedicated,
+            Admit::Normal,
             Op::lookup(op.as_bytes()),
-            timeout,
+            Deadline::Default,
             move |c| {
                 let keep = c.clone();
                 async move { (keep, f(c).await) }
@@ -140,8 +144,7 @@ impl RedisManager {
         }
         let node = (cursor >> NODE_SHIFT) as usize;
         let cmd = scan(cursor & NODE_CURSOR_MASK);
-        let timeout = self.inner.config.command_timeout;
-        self.run(op!("SCAN"), timeout, move |mut c| async move {
+        self.run(op!("SCAN"), Deadline::Default, move |mut c| async move {
             let r = cluster_scan_step(&mut c, node, cmd).await;
             (c, r)
         })

@@ -17,6 +17,7 @@ pub use strings::{SetCondition, SetOptions, Ttl};
 
 use redis::{Cmd, FromRedisValue};
 
+use crate::deadline::Deadline;
 use crate::error::{Error, Result};
 use crate::manager::RedisManager;
 use crate::metrics::Op;
@@ -61,8 +62,7 @@ impl RedisManager {
         op: Op,
         cmd: Cmd,
     ) -> impl std::future::Future<Output = Result<T>> {
-        let timeout = self.inner.config.command_timeout;
-        self.run(op, timeout, move |mut conn| async move {
+        self.run(op, Deadline::Default, move |mut conn| async move {
             let r = cmd.query_async(&mut conn).await;
             (conn, r)
         })

@@ -25,7 +25,8 @@ fn plain_url_gets_the_documented_defaults() {
     assert_eq!(c.breaker_cooldown, Duration::from_secs(2));
     assert_eq!(c.breaker_success_threshold, 2);
     assert_eq!(c.max_in_flight, 10_000);
-    assert_eq!(c.health_interval, Duration::from_secs(5));
+    assert_eq!(c.health_interval, Duration::from_secs(1));
+    assert_eq!(c.health_timeout, Duration::from_millis(500));
     assert!(c.tls.is_none());
 }
 

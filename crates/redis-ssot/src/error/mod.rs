@@ -1,12 +1,22 @@
 //! The one error type of the crate.
 //!
 //! Every failure has its own variant so that a caller can `match` on the cause: an outage
-//! (`NotReady`, `CircuitOpen`, `Connection`, `Timeout`) is never confused with a reply error
-//! (`Redis`) or with a missing key (which is not an error at all: `Ok(None)`).
+//! (`NotReady`, `CircuitOpen`, `Connection`, `ServerBusy`, `Timeout`) is never confused with a
+//! reply error (`Redis`) or with a missing key (which is not an error at all: `Ok(None)`).
 //! Stores add their own domain variants (`NotFound`, `Forbidden`, `Conflict`) here rather than
 //! wrapping this enum, so one `match` covers a whole call chain.
+//!
+//! A connection failure keeps redis-rs's error as its source (`Arc<RedisError>`, so `Error`
+//! stays `Clone`), and its [`ConnectionKind`] is decided from that error's kind and I/O error
+//! kind, never from its text (see [`classify`]).
 
+mod classify;
+mod kinds;
+
+use std::sync::Arc;
 use std::time::Duration;
+
+pub use kinds::{BusyReason, ConnectionKind, Outcome};
 
 use crate::state::ConnState;
 
@@ -17,7 +27,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The manager has no usable connection right now (connecting or reconnecting).
+    /// The manager has no usable connection right now (connecting, reconnecting, or the
+    /// server is loading its dataset).
     #[error("redis is not ready (state: {state})")]
     NotReady {
         /// The connection state when the call was refused.
@@ -52,9 +63,29 @@ pub enum Error {
         /// The rest of the error line.
         message: String,
     },
-    /// The network or the connection failed (refused, reset, closed, TLS, auth during connect).
-    #[error("connection error: {0}")]
-    Connection(String),
+    /// The server answered, but cannot serve this now (loading its dataset, running a long
+    /// script, out of memory, ...). The connection is fine; what a retry needs is time, not a
+    /// new connection. [`BusyReason`] says what the manager does about each.
+    #[error("redis cannot serve this now ({reason}): {message}")]
+    ServerBusy {
+        /// Why the server refused.
+        reason: BusyReason,
+        /// The server's error line.
+        message: String,
+    },
+    /// The connection failed or could not be made (refused, reset, TLS, authentication, a
+    /// primary that is no longer one, ...). `kind` says which; `source` is redis-rs's error
+    /// when there was one.
+    #[error("connection error ({kind}): {detail}")]
+    Connection {
+        /// What failed.
+        kind: ConnectionKind,
+        /// A plain-words description (credentials never appear in it).
+        detail: String,
+        /// redis-rs's error, when the failure came from it.
+        #[source]
+        source: Option<Arc<redis::RedisError>>,
+    },
     /// A reply could not be turned into the requested type, or a stored value could not be
     /// decoded. Distinct from a miss: the data is there but it is not what the caller expected.
     #[error("cannot decode value: {0}")]
@@ -110,66 +141,6 @@ pub enum Error {
     NoRuntime,
 }
 
-/// A coarse classification used by metrics, the breaker and `status()`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The command succeeded.
-    Ok,
-    /// Redis replied with an error; the connection is fine.
-    ReplyError,
-    /// The connection failed.
-    ConnectionError,
-    /// The deadline passed.
-    Timeout,
-    /// Refused before sending: not ready.
-    NotReady,
-    /// Refused before sending: breaker open.
-    CircuitOpen,
-    /// Refused before sending: too many in flight.
-    Overloaded,
-    /// The reply did not decode.
-    DecodeError,
-}
-
-impl Outcome {
-    /// All outcomes, in a fixed order (used to pre-register metric handles).
-    pub const ALL: [Outcome; 8] = [
-        Outcome::Ok,
-        Outcome::ReplyError,
-        Outcome::ConnectionError,
-        Outcome::Timeout,
-        Outcome::NotReady,
-        Outcome::CircuitOpen,
-        Outcome::Overloaded,
-        Outcome::DecodeError,
-    ];
-
-    /// The label value used in metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::ReplyError => "reply_error",
-            Outcome::ConnectionError => "connection_error",
-            Outcome::Timeout => "timeout",
-            Outcome::NotReady => "not_ready",
-            Outcome::CircuitOpen => "circuit_open",
-            Outcome::Overloaded => "overloaded",
-            Outcome::DecodeError => "decode_error",
-        }
-    }
-
-    /// Position in [`Outcome::ALL`].
-    pub(crate) fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Whether this outcome counts against the circuit breaker.
-    pub(crate) fn is_breaker_failure(self) -> bool {
-        matches!(self, Outcome::ConnectionError | Outcome::Timeout)
-    }
-}
-
 impl Error {
     /// Builds a [`Error::Config`] naming the field at fault.
     pub fn config(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -179,68 +150,70 @@ impl Error {
         }
     }
 
-    /// The outcome class of this error, for metrics and the breaker.
+    /// Builds a [`Error::Connection`] that did not come from redis-rs.
+    pub fn connection(kind: ConnectionKind, detail: impl Into<String>) -> Self {
+        Error::Connection {
+            kind,
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// The outcome class of this error, for metrics and the breaker. Every variant is listed,
+    /// so a new one must be given a class on purpose.
     pub fn outcome(&self) -> Outcome {
         match self {
             Error::NotReady { .. } | Error::Closed => Outcome::NotReady,
             Error::CircuitOpen { .. } => Outcome::CircuitOpen,
             Error::Timeout { .. } => Outcome::Timeout,
             Error::Overloaded { .. } => Outcome::Overloaded,
-            Error::Connection(_) => Outcome::ConnectionError,
+            Error::Connection { .. } => Outcome::ConnectionError,
+            Error::ServerBusy { .. } => Outcome::ServerBusy,
+            Error::Redis { .. } | Error::CrossSlot(_) => Outcome::ReplyError,
             Error::Decode(_) => Outcome::DecodeError,
-            _ => Outcome::ReplyError,
+            Error::Config { .. }
+            | Error::InvalidKey(_)
+            | Error::NotInitialized
+            | Error::NoRuntime => Outcome::Invalid,
+            Error::NotFound(_)
+            | Error::Forbidden(_)
+            | Error::Conflict(_)
+            | Error::RateLimited { .. }
+            | Error::NotReplicated { .. } => Outcome::Refused,
         }
     }
 
-    /// True for failures where the data may be fine but Redis could not be reached
-    /// (callers that fail open or closed switch on this).
+    /// True for failures where the data may be fine but Redis could not serve the call
+    /// (callers that fail open or closed switch on this). Every variant is listed.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Error::NotReady { .. }
-                | Error::CircuitOpen { .. }
-                | Error::Timeout { .. }
-                | Error::Overloaded { .. }
-                | Error::Connection(_)
-                | Error::Closed
-        )
+            | Error::CircuitOpen { .. }
+            | Error::Timeout { .. }
+            | Error::Overloaded { .. }
+            | Error::Connection { .. }
+            | Error::ServerBusy { .. }
+            | Error::Closed => true,
+            Error::Redis { .. }
+            | Error::Decode(_)
+            | Error::Config { .. }
+            | Error::InvalidKey(_)
+            | Error::CrossSlot(_)
+            | Error::NotFound(_)
+            | Error::Forbidden(_)
+            | Error::Conflict(_)
+            | Error::RateLimited { .. }
+            | Error::NotReplicated { .. }
+            | Error::NotInitialized
+            | Error::NoRuntime => false,
+        }
     }
-}
 
-/// Classifies a redis-rs error into our error kinds.
-///
-/// Server replies that say "this node cannot serve you right now" (LOADING, READONLY,
-/// MASTERDOWN, CLUSTERDOWN, TRYAGAIN) are connection-class: the connection must be replaced or
-/// the topology refreshed, and retrying on the same socket will not help. Everything else the
-/// server replies is a plain reply error that leaves the connection and the breaker alone.
-impl From<redis::RedisError> for Error {
-    fn from(err: redis::RedisError) -> Self {
-        use redis::{ErrorKind, ServerErrorKind};
-        if err.is_timeout() {
-            return Error::Connection(format!("socket timeout: {err}"));
-        }
-        if err.is_io_error() || err.is_connection_dropped() || err.is_connection_refusal() {
-            return Error::Connection(err.to_string());
-        }
-        match err.kind() {
-            ErrorKind::Server(
-                ServerErrorKind::BusyLoading
-                | ServerErrorKind::ReadOnly
-                | ServerErrorKind::MasterDown
-                | ServerErrorKind::ClusterDown
-                | ServerErrorKind::TryAgain,
-            ) => Error::Connection(err.to_string()),
-            ErrorKind::Server(ServerErrorKind::CrossSlot) => Error::CrossSlot(err.to_string()),
-            ErrorKind::Server(_) | ErrorKind::Extension => Error::Redis {
-                code: err.code().unwrap_or("ERR").to_string(),
-                message: err.detail().unwrap_or_default().to_string(),
-            },
-            ErrorKind::Parse | ErrorKind::UnexpectedReturnType => Error::Decode(err.to_string()),
-            ErrorKind::AuthenticationFailed => {
-                Error::Connection(format!("authentication failed: {err}"))
-            }
-            ErrorKind::InvalidClientConfig => Error::config("url", err.to_string()),
-            _ => Error::Connection(err.to_string()),
+    /// The connection kind, for a [`Error::Connection`].
+    pub fn connection_kind(&self) -> Option<ConnectionKind> {
+        match self {
+            Error::Connection { kind, .. } => Some(*kind),
+            _ => None,
         }
     }
 }
@@ -252,35 +225,4 @@ impl From<serde_json::Error> for Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrongtype_reply_is_a_redis_error_not_a_connection_error() {
-        let err = redis::RedisError::from((
-            redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError),
-            "WRONGTYPE",
-            "Operation against a key holding the wrong kind of value".to_string(),
-        ));
-        let ours = Error::from(err);
-        assert_eq!(ours.outcome(), Outcome::ReplyError);
-        assert!(!ours.outcome().is_breaker_failure());
-        assert!(!ours.is_unavailable());
-    }
-
-    #[test]
-    fn io_errors_are_connection_errors_that_count_against_the_breaker() {
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-        let ours = Error::from(redis::RedisError::from(io));
-        assert!(matches!(ours, Error::Connection(_)));
-        assert!(ours.outcome().is_breaker_failure());
-        assert!(ours.is_unavailable());
-    }
-
-    #[test]
-    fn outcome_indices_match_the_all_table() {
-        for (i, o) in Outcome::ALL.iter().enumerate() {
-            assert_eq!(o.index(), i);
-        }
-    }
-}
+mod tests;
