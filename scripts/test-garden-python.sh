@@ -40,8 +40,8 @@ PY
 
 echo "== pre-commit try-repo (the hook builds the wheel from this repository)"
 export PRE_COMMIT_HOME="$repo/target/pre-commit-home"
-# pip builds the hook's wheel in a fresh clone; one target dir keeps the compiled dependencies.
-export CARGO_TARGET_DIR="$repo/target/pre-commit-build"
+# pip builds the hook's wheel in a fresh clone; sharing target/ reuses the compiled dependencies.
+export CARGO_TARGET_DIR="$repo/target"
 precommit="$venv_tools/bin/pre-commit"
 [ -x "$precommit" ] || fail "$precommit missing; run make garden-venv"
 git_repo() {
