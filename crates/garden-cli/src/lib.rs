@@ -10,6 +10,8 @@
 //! | this file | arguments and the scan, baseline and fix commands |
 //! | [`report`] | `report` (history and dashboard) and `bench` printing |
 
+#![warn(missing_docs)]
+
 mod report;
 
 use std::path::PathBuf;
@@ -119,9 +121,10 @@ fn parse_kind(text: &str) -> Result<Kind, String> {
 /// Arguments of `garden rollback`.
 #[derive(Debug, clap::Args)]
 pub struct RollbackArgs {
-    /// The journal directory written by `fix`.
-    #[arg(long, default_value = ".ssot/journal")]
-    pub journal: PathBuf,
+    /// The journal directory written by `fix` (default: .ssot/journal beside the rules found
+    /// from the current folder, else ./.ssot/journal).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
     /// Undo the newest fix only (the default).
     #[arg(long, conflicts_with = "all")]
     pub last: bool,
@@ -273,13 +276,13 @@ fn run_scan(args: ScanArgs) -> Result<i32, Error> {
             )
         ),
     }
-    Ok(
-        if comparison.new.is_empty() && new_summary.parse_errors == 0 {
-            EXIT_CLEAN
-        } else {
-            EXIT_VIOLATIONS
-        },
-    )
+    // With a baseline only new violations fail; syntax errors are listed, as the tree the
+    // baseline was taken from had them too.
+    Ok(if comparison.new.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_VIOLATIONS
+    })
 }
 
 fn run_baseline(args: BaselineArgs) -> Result<i32, Error> {
@@ -345,7 +348,16 @@ fn run_fix(args: FixArgs) -> Result<i32, Error> {
 
 fn run_rollback(args: RollbackArgs) -> Result<i32, Error> {
     let which = if args.all { Which::All } else { Which::Last };
-    let outcome = gardener::journal::rollback(&args.journal, which)?;
+    let journal = match args.journal {
+        Some(j) => j,
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|cwd| gardener::target::discover(&cwd).ok().flatten())
+            .map(|rules| gardener::journal::default_dir(&rules.dir))
+            .filter(|dir| dir.exists())
+            .unwrap_or_else(|| PathBuf::from(".ssot/journal")),
+    };
+    let outcome = gardener::journal::rollback(&journal, which)?;
     for path in &outcome.restored {
         println!("restored {path}");
     }

@@ -123,7 +123,8 @@ fn phases_journal_separately_and_rollback_last_then_all_restores_every_byte() {
         out.contains("fixed 6 violation(s) in 5 file(s) (direct_instantiation); 1 need review"),
         "{out}"
     );
-    let (code, out, _) = garden(root, &["rollback", "--last"]);
+    // From a subfolder: the journal beside the rules is found.
+    let (code, out, _) = garden(&root.join("test_framework"), &["rollback", "--last"]);
     assert_eq!(
         (code, out.lines().last()),
         (0, Some("rolled back 0002 (5 restored, 0 refused)"))
@@ -141,7 +142,7 @@ fn phases_journal_separately_and_rollback_last_then_all_restores_every_byte() {
         std::fs::read(root.join("test_framework/conftest.py")).expect("read"),
         original
     );
-    let (code, _, err) = garden(root, &["rollback"]);
+    let (code, _, err) = garden(&root.join("netra_backend"), &["rollback"]);
     assert_eq!(code, 2);
     assert!(
         err.ends_with("no fix journal here, so there is nothing to roll back\n"),
