@@ -8,7 +8,7 @@
 //! | module | owns |
 //! | --- | --- |
 //! | this file | arguments and the scan, baseline and fix commands |
-//! | [`report`] | `report` (history and dashboard) and `bench` printing |
+//! | `report.rs` | `report` (history and dashboard) and `bench` printing |
 
 #![warn(missing_docs)]
 

@@ -32,7 +32,7 @@
 //! | [`fix`] | phased repairs, `needs_review`, unified diffs |
 //! | [`journal`] | one journal entry per fix; byte-exact rollback of the last or all |
 //! | [`history`] | the progress history file, the dashboard numbers and the HTML chart |
-//! | [`bench`] | the synthetic corpora and the speed benchmark against ruff |
+//! | [`bench`](mod@bench) | the synthetic corpora and the speed benchmark against ruff |
 //! | [`error`] | the error type: every message names its file |
 
 #![warn(missing_docs)]
