@@ -77,7 +77,10 @@ fn construct_with_names_mappings_and_deprecated_names_are_checked() {
     )
     .expect("valid");
     assert_eq!(
-        ok.rules[0].construct_with.as_ref().map(|c| c.import.as_str()),
+        ok.rules[0]
+            .construct_with
+            .as_ref()
+            .map(|c| c.import.as_str()),
         Some("get_redis_manager")
     );
 }

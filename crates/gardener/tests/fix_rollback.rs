@@ -247,3 +247,36 @@ fn imports_fix_cannot_rewrite_are_listed_as_needs_review() {
         vec!["crates/app/src/main.rs"]
     );
 }
+
+#[test]
+fn two_deprecated_modules_imported_by_one_statement_move_together() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    let write = |p: &str, t: &str| {
+        let path = root.join(p);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, t).expect("write");
+    };
+    write(
+        "ssot.toml",
+        "[[rule]]\nname = \"r\"\ndeprecated_imports = [\n  { module = \"pkg.old_a\", replacement = \"pkg.new\" },\n  \
+         { module = \"pkg.old_b\", replacement = \"pkg.new\" },\n]\n",
+    );
+    write("pkg/__init__.py", "");
+    write("pkg/new.py", "def f():\n    return 1\n");
+    write("pkg/old_a.py", "def f():\n    return 1\n");
+    write("pkg/old_b.py", "def f():\n    return 1\n");
+    write("pkg/keep.py", "");
+    write(
+        "user.py",
+        "from pkg import old_a, old_b, keep\n\nold_a.f()\nold_b.f()\n",
+    );
+    let (target, plan) = plan_for(root);
+    assert_eq!(plan.skipped, vec![]);
+    assert_eq!(plan.repaired(), 2);
+    journal::apply(&plan, &target.root, &root.join("journal")).expect("fix applies");
+    assert_eq!(
+        std::fs::read_to_string(root.join("user.py")).expect("read"),
+        "from pkg import keep\nfrom pkg import new as old_a\nfrom pkg import new as old_b\n\nold_a.f()\nold_b.f()\n"
+    );
+}

@@ -159,40 +159,61 @@ fn from_import(ctx: &mut FileContext, f: &StmtImportFrom, package: &[String], fa
         return;
     }
     // `from pkg import old_module [as alias]`: the imported name is itself a deprecated module.
-    for alias in &f.names {
+    // Every such name of the statement moves in one edit set (attached to the first), so two
+    // of them never make overlapping edits.
+    let mut hits: Vec<(usize, Vec<String>)> = Vec::new();
+    for (i, alias) in f.names.iter().enumerate() {
         let mut full = module.clone();
         full.push(alias.name.as_str().to_owned());
-        let fixing = ctx.fixing;
-        ctx.import(&full, usize::from(alias.name.range.start()), |d| {
-            let Some(index) = fixing else {
-                return Repair::default();
-            };
-            let new = FileContext::replacement_for(d, &full);
-            let local = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
-            if matches!(index.lookup(&new), super::defined::Lookup::Missing) {
-                return Repair::review(format!(
-                    "the replacement module `{}` was not found under the source roots",
-                    new.join(".")
-                ));
-            }
-            let exact = d.module.segments() == full.as_slice();
-            match member_edits(index, d, exact, &new, facts, &[local.to_owned()]) {
-                Ok(mut edits) => {
-                    let line = import_line(&new, local);
-                    edits.extend(move_names(f, &[alias_index(f, alias)], &[line], source));
-                    Repair::edits(edits)
-                }
-                Err(reason) => Repair::review(reason),
-            }
-        });
+        if !ctx.deprecated(&full).is_empty() {
+            hits.push((i, full));
+        }
     }
-}
-
-fn alias_index(f: &StmtImportFrom, alias: &Alias) -> usize {
-    f.names
-        .iter()
-        .position(|a| std::ptr::eq(a, alias))
-        .unwrap_or(0)
+    if hits.is_empty() {
+        return;
+    }
+    let mut repairs: Vec<Repair> = Vec::new();
+    let mut moved: Vec<usize> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    let mut edits: Vec<Edit> = Vec::new();
+    for (i, full) in &hits {
+        let alias = &f.names[*i];
+        let repair = match (ctx.fixing, ctx.deprecated(full).first()) {
+            (Some(index), Some((_, d))) => {
+                let new = FileContext::replacement_for(d, full);
+                let local = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
+                let exact = d.module.segments() == full.as_slice();
+                if matches!(index.lookup(&new), super::defined::Lookup::Missing) {
+                    Repair::review(format!(
+                        "the replacement module `{}` was not found under the source roots",
+                        new.join(".")
+                    ))
+                } else {
+                    match member_edits(index, d, exact, &new, facts, &[local.to_owned()]) {
+                        Ok(uses) => {
+                            edits.extend(uses);
+                            moved.push(*i);
+                            lines.push(import_line(&new, local));
+                            Repair::default()
+                        }
+                        Err(reason) => Repair::review(reason),
+                    }
+                }
+            }
+            _ => Repair::default(),
+        };
+        repairs.push(repair);
+    }
+    if !moved.is_empty() {
+        edits.extend(move_names(f, &moved, &lines, source));
+        if let Some(first) = hits.iter().position(|(i, _)| moved.contains(i)) {
+            repairs[first].edits = edits;
+        }
+    }
+    for ((i, full), repair) in hits.into_iter().zip(repairs) {
+        let offset = usize::from(f.names[i].name.range.start());
+        ctx.import(&full, offset, move |_| repair);
+    }
 }
 
 /// The names of `from old import ..` moved to the replacement, each checked.
