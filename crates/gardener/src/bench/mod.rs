@@ -85,7 +85,7 @@ pub struct BenchReport {
     pub threads: usize,
     /// The gardener's timings (findings = violations).
     pub gardener: Timing,
-    /// The gardener's timings with `--full-parse` (every file parsed).
+    /// The gardener's timings with `--full-parse` (every file analysed, not only parsed).
     pub gardener_full: Timing,
     /// Files parsed in the default mode (the rest were skipped by the prefilter).
     pub parsed: usize,
