@@ -168,7 +168,10 @@ pub fn load(path: &Path) -> Result<Vec<Point>> {
         .collect()
 }
 
-const COLORS: [&str; 5] = ["#1f2937", "#2563eb", "#dc2626", "#d97706", "#7c3aed"];
+/// One colour per series: the total and each kind.
+const COLORS: [&str; 6] = [
+    "#1f2937", "#2563eb", "#dc2626", "#d97706", "#7c3aed", "#059669",
+];
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
