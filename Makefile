@@ -3,6 +3,7 @@ CARGO ?= cargo
 BIN := target/release/redis-ssot
 
 .PHONY: deps deps-browser build run status test lint fmt bench bench-stores bench-gateway bench-cluster garden
+.PHONY: garden-venv wheel test-garden-python
 
 deps:
 	@./scripts/install-deps.sh
@@ -31,6 +32,7 @@ fmt:
 test: deps-browser lint
 	$(CARGO) test --workspace
 	$(CARGO) run -q --bin redis-ssot -- garden scan . --no-progress
+	$(MAKE) test-garden-python
 
 bench: deps build
 	$(BIN) bench --clients 50
@@ -50,3 +52,20 @@ bench-gateway: deps build
 
 garden: build
 	$(BIN) garden scan .
+
+## The gardener for Python teams: a virtualenv with maturin, pre-commit and ruff (kept between
+## runs), the wheel with the redis-ssot-garden binary inside, and its end-to-end checks.
+GARDEN_VENV := .venv-garden
+
+$(GARDEN_VENV)/.installed:
+	python3 -m venv $(GARDEN_VENV)
+	$(GARDEN_VENV)/bin/pip install -q "maturin==1.16.0" "pre-commit==4.7.0" "ruff==0.17.5"
+	touch $@
+
+garden-venv: $(GARDEN_VENV)/.installed
+
+wheel: garden-venv
+	$(GARDEN_VENV)/bin/maturin build --release --out target/wheels
+
+test-garden-python: wheel
+	GARDEN_VENV=$(GARDEN_VENV) ./scripts/test-garden-python.sh

@@ -6,10 +6,12 @@
 //! [`FileContext::construction`] or [`FileContext::definition`]. Whether that breaks a rule is
 //! decided here, once, for every language.
 
-use crate::config::{Config, DeprecatedImport, Rule};
+use crate::config::{Config, DeprecatedImport, DeprecatedName, Rule};
 use crate::lines::LineIndex;
+use crate::names::QualifiedName;
+use crate::python::defined::ModuleIndex;
 use crate::suppress::Suppression;
-use crate::violation::{Edit, Kind, Violation, assign_fingerprints};
+use crate::violation::{Kind, Repair, Violation, assign_fingerprints};
 use crate::walk::{Language, SourceFile};
 
 /// How a language spells module paths, for messages and fixes.
@@ -31,18 +33,30 @@ pub struct FileContext<'a> {
     pub rules: Vec<&'a Rule>,
     /// Names of every rule, to recognise suppressions.
     all_rules: Vec<&'a str>,
+    /// Set when `fix` is planning: repairs are computed, checked against this index of
+    /// replacement modules. A plain scan leaves it unset and computes no repairs.
+    pub fixing: Option<&'a ModuleIndex>,
     spelling: Spelling,
     violations: Vec<Violation>,
     suppressions: Vec<Suppression>,
 }
 
 impl<'a> FileContext<'a> {
-    /// Prepares the analysis of `file` under `config`.
-    pub fn new(config: &'a Config, file: &'a SourceFile, text: &'a [u8]) -> Self {
+    /// Prepares the analysis of `file` under `config`; `fixing` is set when planning a fix.
+    pub fn new(
+        config: &'a Config,
+        file: &'a SourceFile,
+        text: &'a [u8],
+        fixing: Option<&'a ModuleIndex>,
+    ) -> Self {
         let rules = config
             .rules
             .iter()
-            .filter(|r| r.language.covers(file.language) && !r.allow.matches(&file.relative))
+            .filter(|r| {
+                r.language.covers(file.language)
+                    && !r.allow.matches(&file.relative)
+                    && !is_canonical_module(r, file)
+            })
             .collect();
         let spelling = match file.language {
             Language::Python => Spelling { separator: "." },
@@ -54,6 +68,7 @@ impl<'a> FileContext<'a> {
             index: LineIndex::new(text),
             rules,
             all_rules: config.rules.iter().map(|r| r.name.as_str()).collect(),
+            fixing,
             spelling,
             violations: Vec::new(),
             suppressions: Vec::new(),
@@ -87,13 +102,50 @@ impl<'a> FileContext<'a> {
         new
     }
 
-    /// Records an import of `module` at byte `offset`; reports it if deprecated. `edits` are
-    /// attached to the first matching rule's violation and repair it.
+    /// The deprecated-name entries for `name` imported from `module`, with their rules.
+    pub fn deprecated_name(
+        &self,
+        module: &[String],
+        name: &str,
+    ) -> Vec<(&'a Rule, &'a DeprecatedName)> {
+        let mut found = Vec::new();
+        for rule in &self.rules {
+            for d in &rule.deprecated_names {
+                if d.name == name && d.module.segments() == module {
+                    found.push((*rule, d));
+                }
+            }
+        }
+        found
+    }
+
+    /// Records a use of the deprecated `name` of `module` at `offset`.
+    pub fn deprecated_name_use(
+        &mut self,
+        rule: &Rule,
+        d: &DeprecatedName,
+        offset: usize,
+        repair: Repair,
+    ) {
+        let sep = self.spelling.separator;
+        let message = format!(
+            "use of deprecated name `{}` of `{}` (rule `{}`); use `{}` instead",
+            d.name,
+            d.module.join(sep),
+            rule.name,
+            d.replacement
+        );
+        let subject = format!("{}{sep}{}", d.module.join(sep), d.name);
+        self.push(rule, Kind::DeprecatedName, offset, subject, message, repair);
+    }
+
+    /// Records an import of `module` at byte `offset`; reports it if deprecated. The repair
+    /// is attached to the first matching rule's violation.
     pub fn import(
         &mut self,
         module: &[String],
         offset: usize,
-        edits: impl FnOnce(&DeprecatedImport) -> Vec<Edit>,
+        edits: impl FnOnce(&DeprecatedImport) -> Repair,
     ) {
         let matches = self.deprecated(module);
         let sep = self.spelling.separator;
@@ -146,14 +198,30 @@ impl<'a> FileContext<'a> {
             .any(|r| r.managed_types.iter().any(|m| m.matches_path(resolved)))
     }
 
-    /// Records a construction of the type at `resolved` (spelled `how`) at byte `offset`.
-    pub fn construction(&mut self, resolved: &[String], offset: usize, how: &str) {
+    /// The applicable rules that manage the type at `resolved`, with the managed name.
+    pub fn managing(&self, resolved: &[String]) -> Vec<(&'a Rule, &'a QualifiedName)> {
+        self.rules
+            .iter()
+            .filter_map(|r| {
+                r.managed_types
+                    .iter()
+                    .find(|m| m.matches_path(resolved))
+                    .map(|m| (*r, m))
+            })
+            .collect()
+    }
+
+    /// Records a construction of the type at `resolved` (spelled `how`) at byte `offset`;
+    /// `repair` says how `fix` would replace it under each rule.
+    pub fn construction(
+        &mut self,
+        resolved: &[String],
+        offset: usize,
+        how: &str,
+        mut repair: impl FnMut(&Rule) -> Repair,
+    ) {
         let sep = self.spelling.separator;
-        let rules: Vec<&'a Rule> = self.rules.clone();
-        for rule in rules {
-            let Some(managed) = rule.managed_types.iter().find(|m| m.matches_path(resolved)) else {
-                continue;
-            };
+        for (rule, managed) in self.managing(resolved) {
             let instead = match &rule.canonical {
                 Some(c) => format!("use the shared manager from `{}` instead", c.join(sep)),
                 None => "construct it only in the rule's allowed paths".to_owned(),
@@ -171,7 +239,7 @@ impl<'a> FileContext<'a> {
                 offset,
                 managed.join(sep),
                 message,
-                Vec::new(),
+                repair(rule),
             );
         }
     }
@@ -199,7 +267,7 @@ impl<'a> FileContext<'a> {
                 offset,
                 name.to_owned(),
                 message,
-                Vec::new(),
+                Repair::default(),
             );
         }
     }
@@ -222,7 +290,7 @@ impl<'a> FileContext<'a> {
         offset: usize,
         subject: String,
         message: String,
-        edits: Vec<Edit>,
+        repair: Repair,
     ) {
         let (line, column) = self.index.position(self.text, offset);
         self.violations.push(Violation {
@@ -234,7 +302,7 @@ impl<'a> FileContext<'a> {
             message,
             fingerprint: String::new(),
             subject,
-            edits,
+            repair,
         });
     }
 
@@ -266,7 +334,7 @@ impl<'a> FileContext<'a> {
                 message,
                 fingerprint: String::new(),
                 subject: names,
-                edits: Vec::new(),
+                repair: Repair::default(),
             });
         }
         self.violations.sort_by(|a, b| {
@@ -278,4 +346,15 @@ impl<'a> FileContext<'a> {
         });
         self.violations
     }
+}
+
+/// Whether `file` is the Python module a rule names as canonical (where the manager lives and
+/// may be constructed), decided by its module name, not by where the rules file is.
+fn is_canonical_module(rule: &Rule, file: &SourceFile) -> bool {
+    file.language == Language::Python
+        && !file.module.module.is_empty()
+        && rule
+            .canonical
+            .as_ref()
+            .is_some_and(|c| c.segments() == file.module.module.as_slice())
 }

@@ -1,17 +1,28 @@
-//! `garden fix`: rewriting deprecated imports.
+//! `garden fix`: repairing violations in phases, as the original system migrated.
 //!
-//! The analysers attach byte-range [`Edit`]s to deprecated-import violations. Planning re-reads
-//! and re-analyses each affected file so that edits always match the bytes being changed, then
-//! applies them and re-parses the result. A file is left alone if it had a syntax error before
-//! (the tree is a guess there) or would have one after (the edit would break it).
+//! A phase is one kind: `deprecated_import`, then `deprecated_name`, then
+//! `direct_instantiation` (`--select` picks some; the default runs all three in that order).
+//! Each phase re-analyses the bytes the previous one produced, so its edits always match the
+//! text they change and never overlap another phase's. The analysers compute the repairs
+//! (see [`crate::python`]) and check them: a name is only imported from a module that defines
+//! it. After every phase the result must parse; a file that had a syntax error before is
+//! never edited. What the fix leaves is listed as `needs_review`, with the reason.
 
 use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::python::defined::ModuleIndex;
 use crate::scan::{FileResult, analyse_file};
-use crate::syntax;
-use crate::violation::{Edit, Kind};
+use crate::violation::{Edit, Kind, Violation};
+use crate::walk::Language;
+
+/// The kinds `fix` repairs, in the order it repairs them.
+pub const PHASES: [Kind; 3] = [
+    Kind::DeprecatedImport,
+    Kind::DeprecatedName,
+    Kind::DirectInstantiation,
+];
 
 /// The planned change to one file.
 #[derive(Debug, Clone)]
@@ -24,43 +35,42 @@ pub struct FilePlan {
     pub original: Vec<u8>,
     /// Its bytes after the fix.
     pub fixed: Vec<u8>,
-    /// How many violations the change repairs.
+    /// How many violations the change resolves.
     pub repaired: usize,
 }
 
-/// Every planned change, and the files that were left alone with the reason.
-#[derive(Debug, Clone, Default)]
-pub struct Plan {
-    /// Files to rewrite.
-    pub files: Vec<FilePlan>,
-    /// `(relative path, reason)` for files with fixable violations that will not be touched.
-    pub skipped: Vec<(String, String)>,
-    /// Deprecated imports that `fix` cannot rewrite; they need a hand edit.
-    pub unfixed: Vec<Unfixed>,
-}
-
-/// A deprecated import left for a person to rewrite.
+/// A violation `fix` leaves for a person, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unfixed {
+pub struct Review {
     /// The file, relative to the scan root.
     pub path: String,
     /// 1-based line (after the fix, if the file was otherwise fixed).
     pub line: usize,
-    /// The violation's message.
-    pub message: String,
+    /// The violation's kind.
+    pub kind: Kind,
+    /// Why it was not rewritten.
+    pub reason: String,
 }
 
-impl Unfixed {
-    fn of(v: &crate::violation::Violation) -> Self {
-        Unfixed {
-            path: v.path.clone(),
-            line: v.line,
-            message: v.message.clone(),
-        }
-    }
+/// Every planned change, the files left alone and the violations left for review.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// The phases this plan ran, in order.
+    pub kinds: Vec<Kind>,
+    /// Files to rewrite.
+    pub files: Vec<FilePlan>,
+    /// `(relative path, reason)` for files with violations to fix that will not be touched.
+    pub skipped: Vec<(String, String)>,
+    /// Violations of the selected kinds that remain after the fix.
+    pub needs_review: Vec<Review>,
 }
 
 impl Plan {
+    /// Violations the plan resolves.
+    pub fn repaired(&self) -> usize {
+        self.files.iter().map(|f| f.repaired).sum()
+    }
+
     /// A unified diff of every planned change, `a/` and `b/` prefixed like `git diff`.
     pub fn diff(&self) -> String {
         let mut out = String::new();
@@ -88,15 +98,25 @@ impl Plan {
     }
 }
 
-/// Plans the fixes for the files of a scan that have fixable violations.
-pub fn plan(config: &Config, results: &[FileResult]) -> Plan {
-    let mut plan = Plan::default();
+/// The phases for `select` (empty: all), in [`PHASES`] order.
+pub fn phases(select: &[Kind]) -> Vec<Kind> {
+    PHASES
+        .into_iter()
+        .filter(|k| select.is_empty() || select.contains(k))
+        .collect()
+}
+
+/// Plans the fixes of the `select`ed kinds (empty: all) for the files of a scan, checking
+/// replacement modules in `index`.
+pub fn plan(config: &Config, index: &ModuleIndex, results: &[FileResult], select: &[Kind]) -> Plan {
+    let kinds = phases(select);
+    let mut plan = Plan {
+        kinds: kinds.clone(),
+        ..Plan::default()
+    };
+    let selected = |v: &Violation| kinds.contains(&v.kind);
     for result in results {
-        if !result
-            .violations
-            .iter()
-            .any(|v| v.kind == Kind::DeprecatedImport)
-        {
+        if !result.violations.iter().any(selected) {
             continue;
         }
         let relative = result.file.relative.clone();
@@ -107,61 +127,89 @@ pub fn plan(config: &Config, results: &[FileResult]) -> Plan {
                 continue;
             }
         };
-        let fresh = analyse_file(config, result.file.clone(), &original);
-        if let Some(p) = &fresh.parse_error {
+        let fresh = analyse_file(config, result.file.clone(), &original, Some(index));
+        if let Some(p) = fresh.parse_errors.first() {
             plan.skipped.push((
                 relative,
                 format!("syntax error at {}:{}; never edited", p.line, p.column),
             ));
             continue;
         }
-        let fixes: Vec<&crate::violation::Violation> = fresh
-            .violations
-            .iter()
-            .filter(|v| v.kind == Kind::DeprecatedImport)
-            .collect();
-        let edits: Vec<Edit> = fixes.iter().flat_map(|v| v.edits.iter().cloned()).collect();
-        if edits.is_empty() {
-            plan.unfixed.extend(fixes.iter().map(|v| Unfixed::of(v)));
-            continue;
-        }
-        let fixed = match apply_edits(&original, edits) {
-            Ok(f) => f,
-            Err(reason) => {
-                plan.skipped.push((relative, reason));
+        let before = fresh.violations.iter().filter(|v| selected(v)).count();
+        let mut bytes = original.clone();
+        let mut current = fresh;
+        let mut refused = None;
+        for phase in &kinds {
+            let edits: Vec<Edit> = current
+                .violations
+                .iter()
+                .filter(|v| v.kind == *phase)
+                .flat_map(|v| v.repair.edits.iter().cloned())
+                .collect();
+            if edits.is_empty() {
                 continue;
             }
-        };
-        let reparsed = syntax::parse(result.file.language, &fixed);
-        if reparsed.as_ref().is_none_or(|t| t.root_node().has_error()) {
-            plan.skipped.push((
-                relative,
-                "the rewrite would not parse; left unchanged".into(),
-            ));
+            let next = match apply_edits(&bytes, edits) {
+                Ok(next) => next,
+                Err(reason) => {
+                    refused = Some(reason);
+                    break;
+                }
+            };
+            let after = analyse_file(config, result.file.clone(), &next, Some(index));
+            if let Some(p) = after.parse_errors.first() {
+                refused = Some(format!(
+                    "the {} rewrite would not parse ({}:{}: {}); left unchanged",
+                    phase.as_str(),
+                    p.line,
+                    p.column,
+                    p.message
+                ));
+                break;
+            }
+            bytes = next;
+            current = after;
+        }
+        if let Some(reason) = refused {
+            plan.skipped.push((relative, reason));
             continue;
         }
-        // What the rewrite did not repair (for example a Rust path split across nested groups).
-        let after = analyse_file(config, result.file.clone(), &fixed);
-        let remaining: Vec<Unfixed> = after
-            .violations
-            .iter()
-            .filter(|v| v.kind == Kind::DeprecatedImport)
-            .map(Unfixed::of)
-            .collect();
-        let repaired = fixes.len().saturating_sub(remaining.len());
-        plan.unfixed.extend(remaining);
-        plan.files.push(FilePlan {
-            path: result.file.path.clone(),
-            relative,
-            original,
-            fixed,
-            repaired,
-        });
+        if result.file.language == Language::Python
+            && let Some(reason) =
+                crate::python::imports_missing_names(config, index, &original, &bytes)
+        {
+            plan.skipped.push((relative, reason));
+            continue;
+        }
+        let remaining: Vec<&Violation> =
+            current.violations.iter().filter(|v| selected(v)).collect();
+        plan.needs_review.extend(remaining.iter().map(|v| {
+            Review {
+                path: v.path.clone(),
+                line: v.line,
+                kind: v.kind,
+                reason: v
+                    .repair
+                    .review
+                    .clone()
+                    .unwrap_or_else(|| "fix has no rewrite for this form".to_owned()),
+            }
+        }));
+        if bytes != original {
+            plan.files.push(FilePlan {
+                path: result.file.path.clone(),
+                relative,
+                original,
+                fixed: bytes,
+                repaired: before.saturating_sub(remaining.len()),
+            });
+        }
     }
     plan
 }
 
-/// Applies non-overlapping edits to `original`. Insertions at the same offset keep their order.
+/// Applies non-overlapping edits to `original`. Identical edits (the one import several
+/// repairs add) count once; insertions at the same offset keep their order.
 pub fn apply_edits(original: &[u8], mut edits: Vec<Edit>) -> std::result::Result<Vec<u8>, String> {
     edits.sort_by_key(|e| (e.start, e.end));
     edits.dedup();
@@ -226,5 +274,14 @@ mod tests {
             apply_edits(b"abcd", edits),
             Err("overlapping edits at byte 2; left unchanged".to_owned())
         );
+    }
+
+    #[test]
+    fn phases_keep_their_order_whatever_the_selection_order() {
+        assert_eq!(
+            phases(&[Kind::DirectInstantiation, Kind::DeprecatedImport]),
+            vec![Kind::DeprecatedImport, Kind::DirectInstantiation]
+        );
+        assert_eq!(phases(&[]), PHASES.to_vec());
     }
 }

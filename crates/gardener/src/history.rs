@@ -1,9 +1,11 @@
-//! Progress over time: the history file and its HTML chart.
+//! Progress over time: the history file, the dashboard numbers and the HTML chart.
 //!
-//! `garden report` appends one JSON line per run (time, totals, counts by kind) to a history
-//! file, then renders the whole history as a self-contained HTML page with an inline SVG line
-//! chart, one line per kind. JSON lines make appending safe and merging by hand easy; inline
-//! SVG means the page opens anywhere without network access.
+//! `garden report` appends one JSON line per run (time, totals, counts by kind and by
+//! directory, files with violations) to a history file, then renders the whole history as a
+//! self-contained HTML page: the dashboard the original system's migration reports used
+//! (violations by directory and by kind, files with violations, the reduction since the first
+//! entry) beside an inline SVG line chart, one line per kind. JSON lines make appending safe
+//! and merging by hand easy; inline SVG means the page opens anywhere without network access.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::scan::Summary;
-use crate::violation::Kind;
+use crate::violation::{Kind, Violation};
 
 /// One point of the history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,13 +32,82 @@ pub struct Point {
     pub violations: usize,
     /// Violations per kind.
     pub by_kind: BTreeMap<String, usize>,
-    /// Files that did not parse cleanly.
+    /// Syntax errors.
     pub parse_errors: usize,
+    /// Files with at least one violation (0 in points written before it was recorded).
+    #[serde(default)]
+    pub files_with_violations: usize,
+    /// Violations per directory of the file (`.` for the root).
+    #[serde(default)]
+    pub by_directory: BTreeMap<String, usize>,
+}
+
+/// Violations per directory (the folder of each file, `.` for the root).
+pub fn by_directory<'a>(
+    violations: impl IntoIterator<Item = &'a Violation>,
+) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for v in violations {
+        let dir = v.path.rsplit_once('/').map_or(".", |(d, _)| d);
+        *counts.entry(dir.to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The dashboard numbers of a history: the newest point against the first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dashboard {
+    /// Violations now.
+    pub violations: usize,
+    /// Violations in the first point.
+    pub first: usize,
+    /// `first - now` (negative when it grew).
+    pub reduction: i64,
+    /// The reduction as a percentage of the first point (0 when that had none).
+    pub reduction_percent: f64,
+    /// Files with violations now.
+    pub files_with_violations: usize,
+    /// Violations per kind now.
+    pub by_kind: BTreeMap<String, usize>,
+    /// Violations per directory now, most first (ties by name).
+    pub by_directory: Vec<(String, usize)>,
+}
+
+impl Dashboard {
+    /// The dashboard of `points` (oldest first); `None` for an empty history.
+    pub fn of(points: &[Point]) -> Option<Dashboard> {
+        let (first, last) = (points.first()?, points.last()?);
+        let reduction = first.violations as i64 - last.violations as i64;
+        let reduction_percent = if first.violations == 0 {
+            0.0
+        } else {
+            100.0 * reduction as f64 / first.violations as f64
+        };
+        let mut by_directory: Vec<(String, usize)> = last
+            .by_directory
+            .iter()
+            .map(|(d, n)| (d.clone(), *n))
+            .collect();
+        by_directory.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Some(Dashboard {
+            violations: last.violations,
+            first: first.violations,
+            reduction,
+            reduction_percent,
+            files_with_violations: last.files_with_violations,
+            by_kind: last.by_kind.clone(),
+            by_directory,
+        })
+    }
 }
 
 impl Point {
-    /// A point for `summary` taken now.
-    pub fn now(summary: &Summary, label: Option<String>) -> Self {
+    /// A point for `summary` (and the violations' directories) taken now.
+    pub fn now(
+        summary: &Summary,
+        by_directory: BTreeMap<String, usize>,
+        label: Option<String>,
+    ) -> Self {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -47,6 +118,8 @@ impl Point {
             violations: summary.violations,
             by_kind: summary.by_kind.clone(),
             parse_errors: summary.parse_errors,
+            files_with_violations: summary.files_with_violations,
+            by_directory,
         }
     }
 }
@@ -95,7 +168,10 @@ pub fn load(path: &Path) -> Result<Vec<Point>> {
         .collect()
 }
 
-const COLORS: [&str; 5] = ["#1f2937", "#2563eb", "#dc2626", "#d97706", "#7c3aed"];
+/// One colour per series: the total and each kind.
+const COLORS: [&str; 6] = [
+    "#1f2937", "#2563eb", "#dc2626", "#d97706", "#7c3aed", "#059669",
+];
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -226,6 +302,7 @@ pub fn render_html(points: &[Point], title: &str) -> String {
             p.parse_errors
         );
     }
+    let dashboard = Dashboard::of(points).map_or_else(String::new, |d| dashboard_html(&d));
     let heads: String = Kind::ALL
         .iter()
         .map(|k| format!("<th>{}</th>", k.as_str()))
@@ -236,7 +313,9 @@ pub fn render_html(points: &[Point], title: &str) -> String {
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#111827}}ul.legend{{list-style:none;padding:0;display:flex;gap:1rem;flex-wrap:wrap}}
 ul.legend span{{display:inline-block;width:12px;height:12px;margin-right:4px;border-radius:2px}}table{{border-collapse:collapse;margin-top:1rem}}
 td,th{{border:1px solid #e5e7eb;padding:4px 8px;text-align:right}}th{{background:#f9fafb}}</style></head>
-<body><h1>{title}</h1><p>{count} scan(s); violations over time, by kind.</p>
+<body><h1>{title}</h1>
+{dashboard}
+<p>{count} scan(s); violations over time, by kind.</p>
 {svg}
 <ul class="legend">{legend}</ul>
 <table><thead><tr><th>time</th><th>label</th><th>total</th>{heads}<th>files</th><th>parse errors</th></tr></thead><tbody>{rows}</tbody></table>
@@ -244,6 +323,38 @@ td,th{{border:1px solid #e5e7eb;padding:4px 8px;text-align:right}}th{{background
 "#,
         title = escape(title),
         count = points.len(),
+    )
+}
+
+/// The dashboard section: headline numbers, then by kind and by directory (top 20).
+fn dashboard_html(d: &Dashboard) -> String {
+    let mut kinds = String::new();
+    for (k, n) in &d.by_kind {
+        let _ = write!(kinds, "<tr><td>{}</td><td>{n}</td></tr>", escape(k));
+    }
+    let mut dirs = String::new();
+    for (dir, n) in d.by_directory.iter().take(20) {
+        let _ = write!(dirs, "<tr><td>{}</td><td>{n}</td></tr>", escape(dir));
+    }
+    let more = d.by_directory.len().saturating_sub(20);
+    let more = if more > 0 {
+        format!("<p>and {more} more directories</p>")
+    } else {
+        String::new()
+    };
+    format!(
+        r#"<section class="dashboard"><p><strong>{}</strong> violation(s) in <strong>{}</strong> file(s); {} since the first entry ({} then, {:+.1}%).</p>
+<div style="display:flex;gap:2rem;align-items:flex-start"><table><thead><tr><th>kind</th><th>violations</th></tr></thead><tbody>{kinds}</tbody></table>
+<div><table><thead><tr><th>directory</th><th>violations</th></tr></thead><tbody>{dirs}</tbody></table>{more}</div></div></section>"#,
+        d.violations,
+        d.files_with_violations,
+        if d.reduction >= 0 {
+            format!("{} fewer", d.reduction)
+        } else {
+            format!("{} more", -d.reduction)
+        },
+        d.first,
+        -d.reduction_percent,
     )
 }
 

@@ -1,9 +1,12 @@
 //! The fix journal and `garden rollback`.
 //!
-//! Before `garden fix` writes anything it stores, in a journal directory, every original file
-//! byte for byte and the SHA-256 of what it is about to write. Rollback restores a file only if
-//! it still hashes to that value: a file edited since the fix is refused rather than silently
-//! overwritten, and stays in the journal so that it can be dealt with and rolled back later.
+//! Each `garden fix` is one journal entry: a numbered folder (`0001`, `0002`, ..) under the
+//! journal directory holding every original file byte for byte and the SHA-256 of what the
+//! fix wrote. So the phases of a migration (`fix --select deprecated_import`, then
+//! `--select direct_instantiation`) can be undone one at a time, newest first
+//! (`rollback --last`), or all together (`rollback --all`). Rollback restores a file only if
+//! it still hashes to what the fix wrote: a file edited since is refused rather than silently
+//! overwritten, and stays in its entry so that it can be dealt with and rolled back later.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +18,7 @@ use crate::fix::Plan;
 use crate::violation::hex;
 
 const MANIFEST: &str = "manifest.json";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// The default journal directory under a scan root.
 pub fn default_dir(root: &Path) -> PathBuf {
@@ -27,7 +30,7 @@ pub fn default_dir(root: &Path) -> PathBuf {
 pub struct Entry {
     /// The file, relative to `Manifest::root`.
     pub path: String,
-    /// Where its original bytes are, relative to the journal directory.
+    /// Where its original bytes are, relative to the entry's folder.
     pub original: String,
     /// SHA-256 of the original bytes.
     pub original_sha256: String,
@@ -35,20 +38,35 @@ pub struct Entry {
     pub result_sha256: String,
 }
 
-/// The journal's index.
+/// The index of one journal entry (one `fix`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Manifest {
     /// Format version.
     pub version: u32,
     /// The absolute scan root the paths are relative to.
     pub root: PathBuf,
+    /// The kinds this fix repaired (its phase).
+    pub kinds: Vec<String>,
+    /// When it ran, UTC.
+    pub timestamp: String,
     /// The changed files.
     pub entries: Vec<Entry>,
+}
+
+/// Which entries a rollback undoes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// The newest entry only.
+    Last,
+    /// Every entry, newest first.
+    All,
 }
 
 /// What a rollback did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rollback {
+    /// The entries undone (folder names), newest first.
+    pub entries: Vec<String>,
     /// Files restored to their original bytes.
     pub restored: Vec<String>,
     /// `(path, reason)` for files left as they are.
@@ -59,22 +77,40 @@ fn sha256(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// Journals `plan` into `dir`, then writes the fixed files. Refuses if a journal is already
-/// there, because a second fix would make the first one impossible to roll back.
-pub fn apply(plan: &Plan, root: &Path, dir: &Path) -> Result<Manifest> {
-    let manifest_path = dir.join(MANIFEST);
-    if manifest_path.exists() {
-        return Err(Error::Usage(format!(
-            "{}: a fix journal already exists; run `garden rollback` or remove it first",
-            manifest_path.display()
-        )));
+/// The journal's entries, oldest first: `(name, folder)`.
+pub fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    if !dir.exists() {
+        return Ok(Vec::new());
     }
-    let originals = dir.join("originals");
+    let mut found = Vec::new();
+    for item in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let item = item.map_err(|e| Error::io(dir, e))?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        if name.len() == 4
+            && name.bytes().all(|b| b.is_ascii_digit())
+            && item.path().join(MANIFEST).is_file()
+        {
+            found.push((name, item.path()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Journals `plan` as a new entry under `dir`, then writes the fixed files. Returns the
+/// entry's folder.
+pub fn apply(plan: &Plan, root: &Path, dir: &Path) -> Result<PathBuf> {
+    let next = entries(dir)?
+        .last()
+        .and_then(|(n, _)| n.parse::<u32>().ok())
+        .map_or(1, |n| n + 1);
+    let entry_dir = dir.join(format!("{next:04}"));
+    let originals = entry_dir.join("originals");
     std::fs::create_dir_all(&originals).map_err(|e| Error::io(&originals, e))?;
     let mut entries = Vec::with_capacity(plan.files.len());
     for (i, f) in plan.files.iter().enumerate() {
         let name = format!("originals/{i:05}.orig");
-        let stored = dir.join(&name);
+        let stored = entry_dir.join(&name);
         std::fs::write(&stored, &f.original).map_err(|e| Error::io(&stored, e))?;
         entries.push(Entry {
             path: f.relative.clone(),
@@ -83,14 +119,19 @@ pub fn apply(plan: &Plan, root: &Path, dir: &Path) -> Result<Manifest> {
             result_sha256: sha256(&f.fixed),
         });
     }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let manifest = Manifest {
         version: VERSION,
         root: root.to_path_buf(),
+        kinds: plan.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
+        timestamp: crate::history::utc_timestamp(secs),
         entries,
     };
-    save(&manifest, &manifest_path)?;
+    save(&manifest, &entry_dir.join(MANIFEST))?;
     plan.write_files()?;
-    Ok(manifest)
+    Ok(entry_dir)
 }
 
 fn save(manifest: &Manifest, path: &Path) -> Result<()> {
@@ -99,28 +140,66 @@ fn save(manifest: &Manifest, path: &Path) -> Result<()> {
     std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
 }
 
-/// Restores every journaled file that is unchanged since the fix; removes the journal when
-/// nothing is left in it.
-pub fn rollback(dir: &Path) -> Result<Rollback> {
-    let manifest_path = dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
-    let mut manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+fn load(path: &Path) -> Result<Manifest> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
         Error::data(
-            &manifest_path,
+            path,
             format!(
-                "line {} column {}: not a fix journal: {e}",
+                "line {} column {}: not a fix journal entry ({})",
                 e.line(),
-                e.column()
+                e.column(),
+                plain(&e)
             ),
         )
     })?;
     if manifest.version != VERSION {
         return Err(Error::data(
-            &manifest_path,
+            path,
             format!("journal version {} is not supported", manifest.version),
         ));
     }
+    Ok(manifest)
+}
+
+/// serde_json's message without its position suffix (the position is given separately).
+fn plain(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.find(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// Undoes the newest entry (`Which::Last`) or every entry, newest first (`Which::All`).
+/// An entry is removed once all its files are restored; the journal directory once it is
+/// empty.
+pub fn rollback(dir: &Path, which: Which) -> Result<Rollback> {
+    let mut all = entries(dir)?;
+    if all.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: no fix journal here, so there is nothing to roll back",
+            dir.display()
+        )));
+    }
+    all.reverse();
+    if which == Which::Last {
+        all.truncate(1);
+    }
     let mut outcome = Rollback::default();
+    for (name, entry_dir) in all {
+        rollback_entry(&entry_dir, &mut outcome)?;
+        outcome.entries.push(name);
+    }
+    if entries(dir)?.is_empty() {
+        std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    Ok(outcome)
+}
+
+fn rollback_entry(dir: &Path, outcome: &mut Rollback) -> Result<()> {
+    let manifest_path = dir.join(MANIFEST);
+    let mut manifest = load(&manifest_path)?;
     let mut remaining = Vec::new();
     for entry in manifest.entries.drain(..) {
         let target = manifest.root.join(&entry.path);
@@ -154,5 +233,5 @@ pub fn rollback(dir: &Path) -> Result<Rollback> {
         manifest.entries = remaining;
         save(&manifest, &manifest_path)?;
     }
-    Ok(outcome)
+    Ok(())
 }

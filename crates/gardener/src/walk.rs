@@ -9,14 +9,15 @@ use std::path::{Path, PathBuf};
 
 use crate::config::PathGlobs;
 use crate::error::{Error, Result};
+use crate::modules::{ModuleName, ModuleNamer};
 
 /// The languages the gardener understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
-    /// `.py` and `.pyi` files, parsed with tree-sitter-python.
+    /// `.py` and `.pyi` files, parsed with ruff's parser.
     Python,
-    /// `.rs` files, parsed with tree-sitter-rust.
+    /// `.rs` files, checked with syn and read with tree-sitter-rust.
     Rust,
 }
 
@@ -40,11 +41,19 @@ pub struct SourceFile {
     pub relative: String,
     /// Its language.
     pub language: Language,
+    /// Its Python module (empty for Rust files).
+    pub module: ModuleName,
 }
 
 /// Lists the source files under `paths` (files or directories), relative to `root`, sorted by
-/// relative path so that output is stable across runs and machines.
-pub fn collect(root: &Path, paths: &[PathBuf], exclude: &PathGlobs) -> Result<Vec<SourceFile>> {
+/// relative path so that output is stable across runs and machines. Python files get their
+/// module name from `namer`.
+pub fn collect(
+    root: &Path,
+    paths: &[PathBuf],
+    exclude: &PathGlobs,
+    namer: &mut ModuleNamer,
+) -> Result<Vec<SourceFile>> {
     let mut files = Vec::new();
     for start in paths {
         if !start.exists() {
@@ -70,10 +79,15 @@ pub fn collect(root: &Path, paths: &[PathBuf], exclude: &PathGlobs) -> Result<Ve
             if exclude.matches(&relative) {
                 continue;
             }
+            let module = match language {
+                Language::Python => namer.name(path),
+                Language::Rust => ModuleName::default(),
+            };
             files.push(SourceFile {
                 path: path.to_owned(),
                 relative,
                 language,
+                module,
             });
         }
     }
@@ -82,25 +96,25 @@ pub fn collect(root: &Path, paths: &[PathBuf], exclude: &PathGlobs) -> Result<Ve
     Ok(files)
 }
 
-/// `path` relative to `root` with `/` separators; the path as given when it is outside `root`.
+/// `path` relative to `root` with `/` separators; for a path outside `root`, relative to the
+/// current folder if below it, else absolute.
 pub fn relative_to(root: &Path, path: &Path) -> String {
-    let canonical;
-    let stripped = match path.strip_prefix(root) {
-        Ok(p) => p,
-        Err(_) => {
-            canonical = std::fs::canonicalize(root)
-                .ok()
-                .zip(std::fs::canonicalize(path).ok())
-                .and_then(|(r, p)| p.strip_prefix(&r).ok().map(Path::to_path_buf));
-            canonical.as_deref().unwrap_or(path)
-        }
+    let join = |p: &Path| {
+        p.components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("/")
     };
-    let parts: Vec<String> = stripped
-        .components()
-        .filter_map(|c| match c {
-            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-            _ => None,
-        })
-        .collect();
-    parts.join("/")
+    if let Ok(p) = path.strip_prefix(root) {
+        return join(p);
+    }
+    if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize)
+        && let Ok(p) = path.strip_prefix(&cwd)
+    {
+        return join(p);
+    }
+    path.to_string_lossy().replace('\\', "/")
 }

@@ -82,34 +82,66 @@ fn baseline_scan_fails_only_on_new_violations_and_lists_fixed_ones() {
         .map(|e| (e.path.as_str(), e.line))
         .collect();
     assert_eq!(fixed, vec![("test_framework/fixtures.py", 1)]);
-    assert_eq!(comparison.known, 28);
+    assert_eq!(comparison.known, 29);
 }
 
 #[test]
 fn report_appends_history_and_charts_every_kind_offline() {
     let dir = tempfile::tempdir().expect("temp");
     let history_path = dir.path().join("history.jsonl");
-    let summary = scan_dir(&common::fixture("netra")).summary();
-    history::append(&history_path, &Point::now(&summary, Some("first".into()))).expect("append");
-    let mut smaller = summary.clone();
-    smaller.violations = 17;
-    smaller.by_kind.insert("deprecated_import".into(), 1);
+    let report = scan_dir(&common::fixture("netra"));
+    let report_violations: Vec<_> = report.violations().cloned().collect();
+    let summary = report.summary();
+    let dirs = history::by_directory(report_violations.iter());
     history::append(
         &history_path,
-        &Point::now(&smaller, Some("after fix".into())),
+        &Point::now(&summary, dirs.clone(), Some("first".into())),
+    )
+    .expect("append");
+    let mut smaller = summary.clone();
+    smaller.violations = 17;
+    smaller.files_with_violations = 9;
+    smaller.by_kind.insert("deprecated_import".into(), 1);
+    let mut fewer = dirs.clone();
+    fewer.insert("test_framework".into(), 0);
+    history::append(
+        &history_path,
+        &Point::now(&smaller, fewer, Some("after fix".into())),
     )
     .expect("append");
     let points = history::load(&history_path).expect("load");
     assert_eq!(
         points.iter().map(|p| p.violations).collect::<Vec<_>>(),
-        vec![29, 17]
+        vec![30, 17]
+    );
+    let dashboard = history::Dashboard::of(&points).expect("two points");
+    assert_eq!(dashboard.first, 30);
+    assert_eq!(dashboard.violations, 17);
+    assert_eq!(dashboard.reduction, 13);
+    assert_eq!(format!("{:.1}", dashboard.reduction_percent), "43.3");
+    assert_eq!(dashboard.files_with_violations, 9);
+    assert_eq!(
+        dashboard.by_directory[..3],
+        [
+            // aliased.py 3 + multi_line.py 3
+            ("netra_backend/app/services".to_owned(), 6),
+            // warmup.py 4 + the RedisCacheManager class 1
+            ("netra_backend/app/cache".to_owned(), 5),
+            // typed.py 3 + exact_names.py 1
+            ("netra_backend/app/agents".to_owned(), 4),
+        ]
     );
     let html = history::render_html(&points, "progress");
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert_eq!(html.matches("<polyline").count(), 5);
+    assert!(html.contains(
+        "<strong>17</strong> violation(s) in <strong>9</strong> file(s); 13 fewer since the first entry (30 then, -43.3%)"
+    ));
+    assert!(html.contains("<tr><td>netra_backend/app/services</td><td>6</td></tr>"));
+    assert_eq!(html.matches("<polyline").count(), 6);
     for kind in [
         "total",
         "deprecated_import",
+        "deprecated_name",
         "direct_instantiation",
         "competing_implementation",
         "unjustified_suppression",

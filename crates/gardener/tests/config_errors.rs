@@ -46,3 +46,41 @@ fn competing_patterns_only_allow_identifier_characters_and_stars() {
         "ssot.toml:3:14: competing pattern \"Redis?\" may only contain identifier characters and `*`"
     );
 }
+
+#[test]
+fn construct_with_names_mappings_and_deprecated_names_are_checked() {
+    assert_eq!(
+        error("[[rule]]\nname = \"r\"\nconstruct_with = \"redis_manager\"\n"),
+        "ssot.toml:3:18: construct_with needs `canonical`: its name is imported from there"
+    );
+    assert_eq!(
+        error("[[rule]]\nname = \"r\"\ncanonical = \"a.b\"\nconstruct_with = \"1 + x\"\n"),
+        "ssot.toml:4:18: construct_with \"1 + x\" must be a name, an attribute or a call such as \
+         `redis_manager` or `get_redis_manager()`"
+    );
+    assert_eq!(
+        error(
+            "[[rule]]\nname = \"r\"\ndeprecated_imports = [{ module = \"a.old\", replacement = \"a.new\", \
+             names = { Old = \"not-a-name\" } }]\n"
+        ),
+        "ssot.toml:3:82: names value \"not-a-name\" is not an identifier"
+    );
+    assert_eq!(
+        error(
+            "[[rule]]\nname = \"r\"\ndeprecated_names = [{ module = \"a.b\", name = \"x.y\", replacement = \"z\" }]\n"
+        ),
+        "ssot.toml:3:46: deprecated name \"x.y\" is not an identifier"
+    );
+    let ok = Config::parse(
+        Path::new("ssot.toml"),
+        "[[rule]]\nname = \"r\"\ncanonical = \"a.b\"\nconstruct_with = \"get_redis_manager()\"\n",
+    )
+    .expect("valid");
+    assert_eq!(
+        ok.rules[0]
+            .construct_with
+            .as_ref()
+            .map(|c| c.import.as_str()),
+        Some("get_redis_manager")
+    );
+}

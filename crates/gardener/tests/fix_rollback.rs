@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::{copy_fixture, scan_dir};
+use gardener::journal::Which;
+use gardener::python::defined::ModuleIndex;
 use gardener::target::Target;
-use gardener::{fix, journal, scan};
+use gardener::{Kind, fix, journal, scan};
 
 fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
@@ -31,14 +33,14 @@ fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn plan_for(root: &Path) -> (Target, fix::Plan) {
+    plan_kinds(root, &[])
+}
+
+fn plan_kinds(root: &Path, select: &[Kind]) -> (Target, fix::Plan) {
     let target = Target::load(&[root.to_path_buf()], None).expect("target");
-    let report = scan::scan(
-        &target.config,
-        target.root.clone(),
-        target.files.clone(),
-        false,
-    );
-    let plan = fix::plan(&target.config, &report.files);
+    let report = scan::scan(&target.config, target.root.clone(), target.files.clone());
+    let index = ModuleIndex::new(target.module_roots.clone());
+    let plan = fix::plan(&target.config, &index, &report.files, select);
     (target, plan)
 }
 
@@ -47,17 +49,19 @@ fn fix_then_rollback_restores_every_file_byte_for_byte() {
     let dir = copy_fixture("netra");
     let before = snapshot(dir.path());
     let (target, plan) = plan_for(dir.path());
-    assert_eq!(plan.files.len(), 8);
-    assert_eq!(plan.files.iter().map(|f| f.repaired).sum::<usize>(), 12);
+    assert_eq!(plan.files.len(), 7);
+    assert_eq!(plan.repaired(), 16);
+    assert_eq!(plan.needs_review.len(), 7);
     let journal_dir = dir.path().join("journal");
     journal::apply(&plan, &target.root, &journal_dir).expect("fix applies");
     let after_fix = scan_dir(dir.path()).summary();
-    // Only the import in the malformed file is left.
-    assert_eq!(after_fix.by_kind["deprecated_import"], 1);
+    // Left: the malformed file's import, and four the replacement module cannot take
+    // (`AnalyticsRedisManager`, `CACHE_TTL`, `.stats()` and `.ping()` are not defined there).
+    assert_eq!(after_fix.by_kind["deprecated_import"], 5);
     assert_ne!(snapshot(dir.path()), before);
 
-    let outcome = journal::rollback(&journal_dir).expect("rollback");
-    assert_eq!(outcome.restored.len(), 8);
+    let outcome = journal::rollback(&journal_dir, Which::Last).expect("rollback");
+    assert_eq!(outcome.restored.len(), 7);
     assert_eq!(outcome.refused, vec![]);
     assert!(!journal_dir.exists());
     assert_eq!(snapshot(dir.path()), before);
@@ -74,8 +78,8 @@ fn rollback_refuses_a_file_changed_since_the_fix_and_keeps_it_journaled() {
     edited.extend_from_slice(b"# edited after the fix\n");
     std::fs::write(&touched, &edited).expect("write");
 
-    let outcome = journal::rollback(&journal_dir).expect("rollback");
-    assert_eq!(outcome.restored.len(), 7);
+    let outcome = journal::rollback(&journal_dir, Which::Last).expect("rollback");
+    assert_eq!(outcome.restored.len(), 6);
     assert_eq!(
         outcome.refused,
         vec![(
@@ -84,36 +88,69 @@ fn rollback_refuses_a_file_changed_since_the_fix_and_keeps_it_journaled() {
         )]
     );
     assert_eq!(std::fs::read(&touched).expect("read"), edited);
-    assert!(journal_dir.join("manifest.json").exists());
+    assert!(journal_dir.join("0001/manifest.json").exists());
 }
 
 #[test]
-fn fix_keeps_formatting_comments_and_the_other_names() {
+fn fix_keeps_formatting_comments_and_the_other_names_and_never_imports_a_missing_name() {
     let dir = copy_fixture("netra");
     let (target, plan) = plan_for(dir.path());
     journal::apply(&plan, &target.root, &dir.path().join("journal")).expect("fix applies");
     let multi =
         std::fs::read_to_string(dir.path().join("netra_backend/app/services/multi_line.py"))
             .expect("read");
+    // `RedisCacheManager as Cache` moves (mapped to the `redis_manager` object, so `Cache()`
+    // becomes `Cache`); `CACHE_TTL`, which the canonical module lacks, stays where it was.
     assert_eq!(
         multi,
-        "from netra_backend.app.redis_manager import (\n    RedisCacheManager as Cache,  # the old cache\n    CACHE_TTL,\n)\n\
+        "from netra_backend.app.cache.redis_cache_manager import (\n    CACHE_TTL,\n)\n\
+         from netra_backend.app.redis_manager import redis_manager as Cache\n\
          from netra_backend.app.db import (\n    session_factory,\n)\nfrom netra_backend.app import redis_manager as db_redis\n\n\
-         cache = Cache()\n"
+         cache = Cache\n"
     );
-    let health = std::fs::read_to_string(dir.path().join("netra_backend/app/routes/health.py"))
-        .expect("read");
+    // `redis_cache_manager.stats()` and `...db.redis_manager.ping()` would be AttributeErrors
+    // on the canonical module: the file is left as it was, for review.
+    let health_before =
+        std::fs::read(common::fixture("netra").join("netra_backend/app/routes/health.py"))
+            .expect("read");
+    let health =
+        std::fs::read(dir.path().join("netra_backend/app/routes/health.py")).expect("read");
+    assert_eq!(health, health_before);
+    let reasons: Vec<(&str, usize, &str)> = plan
+        .needs_review
+        .iter()
+        .filter(|r| r.path == "netra_backend/app/routes/health.py")
+        .map(|r| (r.path.as_str(), r.line, r.reason.as_str()))
+        .collect();
     assert_eq!(
-        health,
-        "from netra_backend.app.cache import ttl_policy\nfrom netra_backend.app import redis_manager as redis_cache_manager\n\
-         import netra_backend.app.redis_manager\n\n\ndef check():\n    netra_backend.app.redis_manager.ping()\n    \
-         return redis_cache_manager.stats(), ttl_policy\n"
+        reasons,
+        vec![
+            (
+                "netra_backend/app/routes/health.py",
+                1,
+                "`netra_backend.app.redis_manager` does not define `stats`"
+            ),
+            (
+                "netra_backend/app/routes/health.py",
+                2,
+                "`netra_backend.app.redis_manager` does not define `ping`"
+            ),
+        ]
     );
     let warmup = std::fs::read_to_string(dir.path().join("netra_backend/app/cache/warmup.py"))
         .expect("read");
-    assert!(warmup.starts_with(
-        "from netra_backend.app.redis_manager import RedisCacheManager\nfrom netra_backend.app import redis_manager as core_rm\nfrom .. import redis_manager\n"
-    ));
+    assert_eq!(
+        warmup,
+        "from netra_backend.app.redis_manager import redis_manager\nfrom netra_backend.app import redis_manager as core_rm\n\
+         from .. import redis_manager\n\n\ndef warm():\n    redis_manager.warm()\n    core_rm.RedisManager()\n    \
+         return redis_manager.redis_manager.get()\n"
+    );
+    let fixtures =
+        std::fs::read_to_string(dir.path().join("test_framework/fixtures.py")).expect("read");
+    assert_eq!(
+        fixtures,
+        "from netra_backend.app.redis_manager import get_redis_manager\n\n\ndef redis_fixture():\n    return get_redis_manager()\n"
+    );
 }
 
 #[test]
@@ -134,15 +171,34 @@ fn malformed_files_are_never_fixed() {
 }
 
 #[test]
-fn a_second_fix_is_refused_while_a_journal_exists() {
-    let dir = copy_fixture("netra");
-    let (target, plan) = plan_for(dir.path());
+fn each_phase_gets_its_own_journal_entry_and_rollback_undoes_the_last_or_all() {
+    let dir = copy_fixture("seeds");
+    let before = snapshot(dir.path());
     let journal_dir = dir.path().join("journal");
-    journal::apply(&plan, &target.root, &journal_dir).expect("first fix");
-    let err = journal::apply(&plan, &target.root, &journal_dir).expect_err("second fix refused");
+    let (target, imports) = plan_kinds(dir.path(), &[Kind::DeprecatedImport]);
+    let first = journal::apply(&imports, &target.root, &journal_dir).expect("phase 1");
+    let after_imports = snapshot(dir.path());
+    let (target, constructions) = plan_kinds(dir.path(), &[Kind::DirectInstantiation]);
+    let second = journal::apply(&constructions, &target.root, &journal_dir).expect("phase 2");
+    assert_eq!(first, journal_dir.join("0001"));
+    assert_eq!(second, journal_dir.join("0002"));
+
+    let last = journal::rollback(&journal_dir, Which::Last).expect("rollback --last");
+    assert_eq!(last.entries, vec!["0002".to_owned()]);
+    assert_eq!(last.restored.len(), constructions.files.len());
+    assert_eq!(snapshot(dir.path()), after_imports);
+
+    let (target, constructions) = plan_kinds(dir.path(), &[Kind::DirectInstantiation]);
+    journal::apply(&constructions, &target.root, &journal_dir).expect("phase 2 again");
+    let all = journal::rollback(&journal_dir, Which::All).expect("rollback --all");
+    assert_eq!(all.entries, vec!["0002".to_owned(), "0001".to_owned()]);
+    assert_eq!(all.refused, vec![]);
+    assert!(!journal_dir.exists());
+    assert_eq!(snapshot(dir.path()), before);
+    let err = journal::rollback(&journal_dir, Which::Last).expect_err("nothing left");
     assert!(
         err.to_string()
-            .ends_with("a fix journal already exists; run `garden rollback` or remove it first")
+            .ends_with("no fix journal here, so there is nothing to roll back")
     );
 }
 
@@ -160,7 +216,7 @@ fn rust_use_paths_are_rewritten_in_place() {
 }
 
 #[test]
-fn imports_fix_cannot_rewrite_are_listed_for_a_hand_edit() {
+fn imports_fix_cannot_rewrite_are_listed_as_needs_review() {
     let dir = copy_fixture("rust_ws");
     std::fs::write(
         dir.path().join("crates/app/src/nested.rs"),
@@ -168,17 +224,59 @@ fn imports_fix_cannot_rewrite_are_listed_for_a_hand_edit() {
     )
     .expect("write");
     let (_, plan) = plan_for(dir.path());
-    let unfixed: Vec<(&str, usize)> = plan
-        .unfixed
+    let review: Vec<(&str, usize, &str)> = plan
+        .needs_review
         .iter()
-        .map(|u| (u.path.as_str(), u.line))
+        .filter(|r| r.kind == Kind::DeprecatedImport)
+        .map(|r| (r.path.as_str(), r.line, r.reason.as_str()))
         .collect();
-    assert_eq!(unfixed, vec![("crates/app/src/nested.rs", 1)]);
+    assert_eq!(
+        review,
+        vec![(
+            "crates/app/src/nested.rs",
+            1,
+            "fix rewrites a deprecated `use` only when the deprecated prefix is spelled in one \
+             path, not across nested groups"
+        )]
+    );
     assert_eq!(
         plan.files
             .iter()
             .map(|f| f.relative.as_str())
             .collect::<Vec<_>>(),
         vec!["crates/app/src/main.rs"]
+    );
+}
+
+#[test]
+fn two_deprecated_modules_imported_by_one_statement_move_together() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    let write = |p: &str, t: &str| {
+        let path = root.join(p);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, t).expect("write");
+    };
+    write(
+        "ssot.toml",
+        "[[rule]]\nname = \"r\"\ndeprecated_imports = [\n  { module = \"pkg.old_a\", replacement = \"pkg.new\" },\n  \
+         { module = \"pkg.old_b\", replacement = \"pkg.new\" },\n]\n",
+    );
+    write("pkg/__init__.py", "");
+    write("pkg/new.py", "def f():\n    return 1\n");
+    write("pkg/old_a.py", "def f():\n    return 1\n");
+    write("pkg/old_b.py", "def f():\n    return 1\n");
+    write("pkg/keep.py", "");
+    write(
+        "user.py",
+        "from pkg import old_a, old_b, keep\n\nold_a.f()\nold_b.f()\n",
+    );
+    let (target, plan) = plan_for(root);
+    assert_eq!(plan.skipped, vec![]);
+    assert_eq!(plan.repaired(), 2);
+    journal::apply(&plan, &target.root, &root.join("journal")).expect("fix applies");
+    assert_eq!(
+        std::fs::read_to_string(root.join("user.py")).expect("read"),
+        "from pkg import keep\nfrom pkg import new as old_a\nfrom pkg import new as old_b\n\nold_a.f()\nold_b.f()\n"
     );
 }

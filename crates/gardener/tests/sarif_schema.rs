@@ -26,13 +26,13 @@ fn sarif_output_validates_against_the_2_1_0_schema() {
     assert_eq!(instance["version"], "2.1.0");
     assert_eq!(
         instance["runs"][0]["results"].as_array().map(Vec::len),
-        Some(29)
+        Some(30)
     );
     assert_eq!(
         instance["runs"][0]["invocations"][0]["toolExecutionNotifications"]
             .as_array()
             .map(Vec::len),
-        Some(2)
+        Some(4)
     );
 }
 

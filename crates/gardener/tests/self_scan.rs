@@ -13,6 +13,12 @@ fn repository_scan_with_its_own_rules_is_clean() {
         .map(|v| format!("{}:{}: {}", v.path, v.line, v.message))
         .collect();
     assert_eq!(found, Vec::<String>::new());
+    // Every Rust and Python file of the repository parses (syn and ruff's parser agree).
+    let errors: Vec<String> = report
+        .parse_errors()
+        .map(|p| format!("{}:{}:{}: {}", p.path, p.line, p.column, p.message))
+        .collect();
+    assert_eq!(errors, Vec::<String>::new());
     // Fixtures and build output are never scanned.
     assert!(
         !report

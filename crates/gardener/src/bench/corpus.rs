@@ -1,11 +1,19 @@
-//! A synthetic corpus of typical backend Python files, modelled on the original system.
+//! Synthetic corpora of typical backend Python files, modelled on the original system.
 //!
 //! Files look like service code: a module docstring, a block of imports, a logger, one or two
-//! dataclasses with documented async methods, and helper functions; about 70 lines and 3.5 KB
-//! each. As in the original system most files never touch Redis: 6% import the shared manager,
-//! 2% mention it in a docstring, 3% import a deprecated module (plain, aliased, relative or
-//! multi-line form) and 2% construct a manager directly. Generation is
-//! deterministic (a fixed-seed generator) so runs are comparable.
+//! dataclasses with documented async methods, and helper functions. Two shapes:
+//!
+//! * **pre-migration** (about 70 lines and 3.5 KB a file): as in the original system before
+//!   its migration, most files never touch Redis: 6% import the shared manager, 2% mention it
+//!   in a docstring, 3% import a deprecated module (plain, aliased, relative or multi-line
+//!   form) and 2% construct a manager directly;
+//! * **post-migration** (about 150 lines a file): every file imports the canonical manager
+//!   and uses it, as after the migration; 1% still import a deprecated module and 1% still
+//!   construct a manager. Here a literal prefilter lets every file through, so this is the
+//!   shape that measures the parser.
+//!
+//! `lines` pads each file with helpers to about that many lines (the 500 MB tree uses it).
+//! Generation is deterministic (a fixed-seed generator) so runs are comparable.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -24,6 +32,7 @@ select = ["TID251"]
 "auth_service.auth_core.redis_manager".msg = "use netra_backend.app.redis_manager"
 "netra_backend.app.cache.redis_cache_manager".msg = "use netra_backend.app.redis_manager"
 "netra_backend.app.managers.redis_manager".msg = "use netra_backend.app.redis_manager"
+"netra_backend.app.redis_manager.auth_redis_manager".msg = "use netra_backend.app.redis_manager.redis_manager"
 "netra_backend.app.db.redis_manager".msg = "use netra_backend.app.redis_manager"
 "netra_backend.app.core.redis_manager".msg = "use netra_backend.app.redis_manager"
 "test_framework.redis_test_utils.test_redis_manager".msg = "use netra_backend.app.redis_manager"
@@ -71,9 +80,29 @@ const DEPRECATED: [&str; 6] = [
     "from test_framework.redis_test_utils.test_redis_manager import RedisTestManager",
 ];
 
-/// Writes `files` Python files (plus `ssot.toml` and `ruff.toml`) under `dir`; returns the
-/// total number of bytes written.
-pub fn generate(dir: &Path, files: usize) -> Result<u64> {
+/// The two corpus shapes (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// Few files mention Redis: the prefilter skips most of them.
+    PreMigration,
+    /// Every file imports the canonical manager.
+    #[default]
+    PostMigration,
+}
+
+impl Shape {
+    /// The lines a file has when `lines` is not given.
+    pub fn default_lines(self) -> usize {
+        match self {
+            Shape::PreMigration => 70,
+            Shape::PostMigration => 150,
+        }
+    }
+}
+
+/// Writes `files` Python files of `shape`, about `lines` lines each (plus `ssot.toml` and
+/// `ruff.toml`), under `dir`; returns the total number of bytes written.
+pub fn generate(dir: &Path, files: usize, shape: Shape, lines: usize) -> Result<u64> {
     let mut rng = Rng(0x5EED_CAFE);
     let mut bytes = 0u64;
     let write =
@@ -87,17 +116,25 @@ pub fn generate(dir: &Path, files: usize) -> Result<u64> {
             std::fs::create_dir_all(&package).map_err(|e| Error::io(&package, e))?;
             write(&package.join("__init__.py"), "")?;
         }
-        let text = module(&mut rng, i);
+        let text = module(&mut rng, i, shape, lines);
         bytes += text.len() as u64;
         write(&package.join(format!("module_{i:05}.py")), &text)?;
     }
     Ok(bytes)
 }
 
-fn module(rng: &mut Rng, index: usize) -> String {
-    let mut s = String::with_capacity(4096);
-    // What this file does with Redis: most service files never touch it.
-    let role = rng.below(100);
+fn module(rng: &mut Rng, index: usize, shape: Shape, lines: usize) -> String {
+    let mut s = String::with_capacity(lines * 48);
+    // What this file does with Redis: before the migration most service files never touch
+    // it; after it every file takes the shared manager.
+    let role = match shape {
+        Shape::PreMigration => rng.below(100),
+        Shape::PostMigration => match rng.below(100) {
+            0 => 8,  // a deprecated import left
+            1 => 11, // a direct construction left
+            _ => 2,  // the shared manager
+        },
+    };
     let _ = writeln!(
         s,
         "\"\"\"Service module {index}: request handling for feature {}.",
@@ -118,7 +155,7 @@ fn module(rng: &mut Rng, index: usize) -> String {
     for line in picked {
         let _ = writeln!(s, "{line}");
     }
-    if (2..8).contains(&role) {
+    if (2..8).contains(&role) || shape == Shape::PostMigration {
         let _ = writeln!(
             s,
             "from netra_backend.app.redis_manager import redis_manager"
@@ -158,13 +195,26 @@ fn module(rng: &mut Rng, index: usize) -> String {
             );
         }
     }
+    if shape == Shape::PostMigration {
+        let _ = writeln!(
+            s,
+            "\nasync def cached_{index}(key: str) -> Optional[str]:\n    \
+             \"\"\"Read through the shared manager.\"\"\"\n    \
+             return await redis_manager.get(key)\n"
+        );
+    }
     if (11..13).contains(&role) {
         let _ = writeln!(
             s,
             "\ndef legacy_manager():\n    from netra_backend.app.redis_manager import RedisManager\n\n    return RedisManager()\n"
         );
     }
-    for f in 0..1 + rng.below(3) {
+    let helpers = 1 + rng.below(3);
+    let mut f = 0;
+    let mut count = s.lines().count();
+    // Each helper is six lines.
+    while f < helpers || count + 6 <= lines {
+        count += 6;
         let _ = writeln!(
             s,
             "\ndef helper_{f}(items: List[dict], limit: int = {}) -> List[dict]:\n    \
@@ -173,6 +223,7 @@ fn module(rng: &mut Rng, index: usize) -> String {
              return ordered[:limit]\n",
             10 + rng.below(90)
         );
+        f += 1;
     }
     s
 }

@@ -1,12 +1,16 @@
 //! `garden bench`: how fast a scan is on a corpus of typical Python files, and how that
-//! compares with ruff's closest rule where ruff is installed.
+//! compares with ruff's closest rule (`ruff check --select TID251`, banning the same modules)
+//! in the same run.
 //!
-//! The measured time is what `garden scan` does end to end except printing: walking the tree
-//! (gitignore-aware), reading, parsing every file once with per-thread parsers, analysing and
-//! fingerprinting. The best of several runs is reported, as the first run also pays for a
-//! cold page cache.
+//! The measured time is what `garden scan` does end to end except printing: finding the
+//! rules, walking the tree (gitignore-aware), naming modules, reading, parsing every file once
+//! (every syntax error is reported), analysing and fingerprinting. The runs of the two tools
+//! alternate, so that both see the same machine; the best and the median are reported, as the
+//! first run also pays for a cold page cache.
 
 pub mod corpus;
+
+pub use corpus::Shape;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,6 +33,10 @@ pub struct BenchOptions {
     pub ruff: Option<PathBuf>,
     /// Skip the ruff comparison.
     pub no_ruff: bool,
+    /// The corpus shape.
+    pub shape: Shape,
+    /// About how many lines a file has (default: the shape's).
+    pub lines: Option<usize>,
 }
 
 /// One tool's timings.
@@ -43,6 +51,14 @@ pub struct Timing {
 }
 
 impl Timing {
+    fn new(command: String) -> Self {
+        Timing {
+            runs: Vec::new(),
+            findings: 0,
+            command,
+        }
+    }
+
     /// The fastest run.
     pub fn best(&self) -> Duration {
         self.runs.iter().min().copied().unwrap_or_default()
@@ -69,7 +85,7 @@ pub struct BenchReport {
     pub threads: usize,
     /// The gardener's timings (findings = violations).
     pub gardener: Timing,
-    /// The gardener's timings with `--full-parse` (every file parsed).
+    /// The gardener's timings with `--full-parse` (every file analysed, not only parsed).
     pub gardener_full: Timing,
     /// Files parsed in the default mode (the rest were skipped by the prefilter).
     pub parsed: usize,
@@ -77,6 +93,30 @@ pub struct BenchReport {
     pub parse_errors: usize,
     /// ruff's timings, or why there are none.
     pub ruff: std::result::Result<Timing, String>,
+    /// The corpus shape.
+    pub shape: Shape,
+}
+
+impl BenchReport {
+    /// ruff's best time over the gardener's best: above 1.0 the gardener is faster.
+    pub fn ratio(&self) -> Option<f64> {
+        let ruff = self.ruff.as_ref().ok()?.best().as_secs_f64();
+        let garden = self.gardener.best().as_secs_f64();
+        (garden > 0.0).then(|| ruff / garden)
+    }
+
+    /// The median over rounds of ruff's time over the gardener's in the same round.
+    pub fn ratio_per_round(&self) -> Option<f64> {
+        let ruff = self.ruff.as_ref().ok()?;
+        let mut ratios: Vec<f64> = ruff
+            .runs
+            .iter()
+            .zip(&self.gardener.runs)
+            .map(|(r, g)| r.as_secs_f64() / g.as_secs_f64().max(1e-9))
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        ratios.get(ratios.len() / 2).copied()
+    }
 }
 
 /// Generates the corpus and times the gardener (and ruff, if available) on it.
@@ -95,14 +135,38 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
             temp.path().to_path_buf()
         }
     };
-    let bytes = corpus::generate(&dir, options.files)?;
-    let (gardener, parsed, parse_errors) = time_gardener(&dir, options.runs, false)?;
-    let (gardener_full, _, _) = time_gardener(&dir, options.runs, true)?;
-    let ruff = if options.no_ruff {
+    let lines = options.lines.unwrap_or(options.shape.default_lines());
+    let bytes = corpus::generate(&dir, options.files, options.shape, lines)?;
+    let runs = options.runs.max(1);
+    let mut gardener = Timing::new(format!("garden scan {}", dir.display()));
+    let mut ruff: std::result::Result<Timing, String> = if options.no_ruff {
         Err("skipped (--no-ruff)".to_owned())
     } else {
-        time_ruff(options.ruff.as_deref(), &dir, options.runs.max(1))
+        Ok(Timing::new(String::new()))
     };
+    let (mut parsed, mut parse_errors) = (0, 0);
+    for _ in 0..runs {
+        let (elapsed, findings, p, e) = time_gardener(&dir, false)?;
+        gardener.runs.push(elapsed);
+        gardener.findings = findings;
+        (parsed, parse_errors) = (p, e);
+        if let Ok(timing) = &mut ruff {
+            match time_ruff(options.ruff.as_deref(), &dir) {
+                Ok((elapsed, findings, command)) => {
+                    timing.runs.push(elapsed);
+                    timing.findings = findings;
+                    timing.command = command;
+                }
+                Err(why) => ruff = Err(why),
+            }
+        }
+    }
+    let mut gardener_full = Timing::new(format!("garden scan --full-parse {}", dir.display()));
+    for _ in 0..runs {
+        let (elapsed, findings, _, _) = time_gardener(&dir, true)?;
+        gardener_full.runs.push(elapsed);
+        gardener_full.findings = findings;
+    }
     Ok(BenchReport {
         dir,
         files: options.files,
@@ -113,80 +177,68 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
         parsed,
         parse_errors,
         ruff,
+        shape: options.shape,
     })
 }
 
-/// Times `runs` end-to-end scans (walk, read, parse, analyse); returns the timing, the files
-/// parsed and the parse errors of the last run.
-fn time_gardener(dir: &Path, runs: usize, full_parse: bool) -> Result<(Timing, usize, usize)> {
-    let mut timings = Vec::new();
-    let mut last = None;
-    for _ in 0..runs.max(1) {
-        let start = Instant::now();
-        let target = Target::load(&[dir.to_path_buf()], None)?;
-        let options = scan::ScanOptions {
-            progress: false,
-            full_parse,
-        };
-        let summary =
-            scan::scan_with(&target.config, target.root.clone(), target.files, options).summary();
-        timings.push(start.elapsed());
-        last = Some(summary);
-    }
-    let summary = last.ok_or_else(|| Error::Usage("bench: no timed runs".into()))?;
-    let flag = if full_parse { " --full-parse" } else { "" };
+/// One end-to-end scan (rules, walk, read, parse, analyse): its time, violations, files
+/// analysed and syntax errors.
+fn time_gardener(dir: &Path, full_parse: bool) -> Result<(Duration, usize, usize, usize)> {
+    let start = Instant::now();
+    let target = Target::load(&[dir.to_path_buf()], None)?;
+    let options = scan::ScanOptions {
+        full_parse,
+        progress: None,
+    };
+    let summary =
+        scan::scan_with(&target.config, target.root.clone(), target.files, options).summary();
     Ok((
-        Timing {
-            runs: timings,
-            findings: summary.violations,
-            command: format!("garden scan{flag} {}", dir.display()),
-        },
+        start.elapsed(),
+        summary.violations,
         summary.parsed,
         summary.parse_errors,
     ))
 }
 
-fn time_ruff(ruff: Option<&Path>, dir: &Path, runs: usize) -> std::result::Result<Timing, String> {
+/// One `ruff check` run: its time, TID251 findings and the command.
+fn time_ruff(
+    ruff: Option<&Path>,
+    dir: &Path,
+) -> std::result::Result<(Duration, usize, String), String> {
     let exe = ruff.map_or_else(|| PathBuf::from("ruff"), Path::to_path_buf);
     let config = dir.join("ruff.toml");
-    let args = |d: &Path| {
-        vec![
-            "check".to_owned(),
-            "--no-cache".to_owned(),
-            "--exit-zero".to_owned(),
-            "--output-format".to_owned(),
-            "concise".to_owned(),
-            "--config".to_owned(),
-            config.display().to_string(),
-            d.display().to_string(),
-        ]
-    };
-    let mut timings = Vec::new();
-    let mut findings = 0;
-    for _ in 0..runs {
-        let start = Instant::now();
-        let output = Command::new(&exe).args(args(dir)).output().map_err(|e| {
-            format!(
-                "{}: not run ({e}); install with `pip install ruff` or pass --ruff PATH",
-                exe.display()
-            )
-        })?;
-        timings.push(start.elapsed());
-        if !output.status.success() {
-            return Err(format!(
-                "{} failed: {}",
-                exe.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
-        findings = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter(|l| l.contains("TID251"))
-            .count();
+    let args = vec![
+        "check".to_owned(),
+        "--no-cache".to_owned(),
+        "--exit-zero".to_owned(),
+        "--output-format".to_owned(),
+        "concise".to_owned(),
+        "--config".to_owned(),
+        config.display().to_string(),
+        dir.display().to_string(),
+    ];
+    let start = Instant::now();
+    let output = Command::new(&exe).args(&args).output().map_err(|e| {
+        format!(
+            "{}: not run ({e}); install with `pip install ruff` or pass --ruff PATH",
+            exe.display()
+        )
+    })?;
+    let elapsed = start.elapsed();
+    if !output.status.success() {
+        return Err(format!(
+            "{} failed: {}",
+            exe.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
     }
-    Ok(Timing {
-        runs: timings,
+    let findings = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| l.contains("TID251"))
+        .count();
+    Ok((
+        elapsed,
         findings,
-        command: format!("{} {}", exe.display(), args(dir).join(" ")),
-    })
+        format!("{} {}", exe.display(), args.join(" ")),
+    ))
 }

@@ -1,13 +1,15 @@
-//! JSON output: `{"violations":[..],"summary":{..}}`, the contract for scripts and CI.
+//! JSON output: `{"violations":[..],"parse_errors":[..],"summary":{..}}`, the contract for
+//! scripts and CI.
 
 use serde::Serialize;
 
-use crate::scan::Summary;
+use crate::scan::{ParseError, Summary};
 use crate::violation::Violation;
 
 #[derive(Serialize)]
 struct Document<'a> {
     violations: Vec<&'a Violation>,
+    parse_errors: Vec<&'a ParseError>,
     summary: &'a Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     fixed_since_baseline: Option<Vec<&'a crate::baseline::Entry>>,
@@ -16,11 +18,13 @@ struct Document<'a> {
 /// Renders the document; `fixed` is present only in baseline mode.
 pub fn render<'a>(
     violations: impl IntoIterator<Item = &'a Violation>,
+    parse_errors: impl IntoIterator<Item = &'a ParseError>,
     summary: &Summary,
     fixed: Option<Vec<&'a crate::baseline::Entry>>,
 ) -> String {
     let doc = Document {
         violations: violations.into_iter().collect(),
+        parse_errors: parse_errors.into_iter().collect(),
         summary,
         fixed_since_baseline: fixed,
     };

@@ -62,8 +62,8 @@ pub fn render<'a>(
         .into_iter()
         .map(|p| {
             json!({
-                "level": "warning",
-                "message": { "text": format!("parse error: {}", p.message) },
+                "level": "error",
+                "message": { "text": format!("syntax error: {}", p.message) },
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": { "uri": uri_path(&p.path), "uriBaseId": "SRCROOT" },

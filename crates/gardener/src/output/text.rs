@@ -26,7 +26,7 @@ pub fn render<'a>(
     for p in parse_errors {
         let _ = writeln!(
             out,
-            "{}:{}:{}: parse error: {}",
+            "{}:{}:{}: syntax error: {}",
             p.path, p.line, p.column, p.message
         );
     }
@@ -44,6 +44,10 @@ pub fn render<'a>(
     if !kinds.is_empty() {
         let _ = write!(out, " ({})", kinds.join(", "));
     }
-    let _ = writeln!(out, "; {} parse error(s)", summary.parse_errors);
+    let _ = writeln!(
+        out,
+        "; {} syntax error(s); {} file(s) with violations",
+        summary.parse_errors, summary.files_with_violations
+    );
     out
 }

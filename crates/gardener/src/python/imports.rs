@@ -1,127 +1,383 @@
-//! Python import statements: bindings, deprecated-module checks and their fixes.
+//! Python import statements: bindings, deprecated-module checks and their repairs.
 //!
-//! Fixes are computed here, next to the code that understands the statement, as byte-range
-//! edits: only the module path is replaced, so formatting, comments and the other names of a
-//! multi-name import stay as they were.
+//! A repair never leaves a broken import. Before an imported name moves to the replacement
+//! module, that module is found under the source roots and read ([`super::defined`]): the
+//! name (or its mapping, `names = { Old = "new" }`) must be defined there. A name that is not
+//! stays where it was and the violation is marked `needs_review` with the reason. When a
+//! mapping renames something, every use in the file must be one `fix` can rewrite (a
+//! zero-argument call, or any use when both names are of one kind), or the name stays too.
 //!
-//! | form | fix |
+//! | form | repair |
 //! | --- | --- |
-//! | `from old import X, Y as Z` | `from new import X, Y as Z` (module path replaced in place) |
-//! | `from .old import X` | `from new import X` (the relative path becomes the absolute replacement) |
-//! | `import old as m` | `import new as m` |
-//! | `import old` | `import new`, and every `old.` spelled in the file becomes `new.` |
+//! | `from old import X, Y as Z` | module path replaced in place (mapped names renamed) |
+//! | `from .old import X` | the relative path becomes the absolute replacement |
+//! | `from old import X, Missing` | `X` moves to a new `from new import X` line; `Missing` stays |
+//! | `import old as m` | `import new as m` (every `m.X` checked) |
+//! | `import old` | `import new`, and every `old.X` spelled in the file becomes `new.X` |
 //! | `from pkg import old, other` | `old` removed from the list; `from new_pkg import new as old` added below |
 
-use tree_sitter::Node;
+use ruff_python_ast::{Alias, Stmt, StmtImportFrom};
 
-use super::Bindings;
+use super::defined::{Binding, ModuleIndex};
+use super::{Bindings, Facts, Use};
 use crate::analysis::FileContext;
-use crate::syntax::{text, walk};
-use crate::violation::Edit;
+use crate::config::DeprecatedImport;
+use crate::violation::{Edit, Repair};
 
-/// Reads one `import` / `from … import` statement: binds its names and reports deprecated modules.
-pub fn analyse_import(
-    ctx: &mut FileContext,
-    node: Node,
-    package: &[String],
-    bindings: &mut Bindings,
-    root: Node,
-) {
-    let source = ctx.text;
-    if node.kind() == "import_statement" {
-        let mut cursor = node.walk();
-        let items: Vec<Node> = node.children_by_field_name("name", &mut cursor).collect();
-        for item in items {
-            let (name_node, alias) = split_alias(item);
-            let module = dotted(name_node, source);
-            if module.is_empty() {
-                continue;
-            }
-            match alias {
-                Some(a) => bindings.bind(text(a, source), module.clone()),
-                None => bindings.bind(&module[0], vec![module[0].clone()]),
-            }
-            let old = text(name_node, source).to_owned();
-            ctx.import(&module, name_node.start_byte(), |d| {
-                let new = FileContext::replacement_for(d, &module).join(".");
-                let mut edits = vec![Edit {
-                    start: name_node.start_byte(),
-                    end: name_node.end_byte(),
-                    text: new.clone(),
-                }];
-                if alias.is_none() {
-                    // `import old` binds the top package; the code spells `old.X` in full.
-                    edits.extend(spelled_uses(root, source, &old).into_iter().map(
-                        |(start, end)| Edit {
-                            start,
-                            end,
-                            text: new.clone(),
-                        },
-                    ));
+/// Binds the names of one `import` / `from … import` statement.
+pub(super) fn bind(stmt: &Stmt, package: &[String], bindings: &mut Bindings) {
+    match stmt {
+        Stmt::Import(i) => {
+            for alias in &i.names {
+                let module = dotted(alias.name.as_str());
+                match &alias.asname {
+                    Some(a) => bindings.bind(a.as_str(), module),
+                    None => bindings.bind(&module[0], vec![module[0].clone()]),
                 }
-                edits
+            }
+        }
+        Stmt::ImportFrom(f) => {
+            let Some(module) = from_module(f, package) else {
+                return;
+            };
+            for alias in &f.names {
+                if alias.name.as_str() == "*" {
+                    bindings.wildcard(module.clone());
+                    continue;
+                }
+                let mut full = module.clone();
+                full.push(alias.name.as_str().to_owned());
+                let local = alias.asname.as_ref().unwrap_or(&alias.name);
+                bindings.bind(local.as_str(), full);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reports the deprecated modules one statement imports, with their repairs.
+pub(super) fn check(ctx: &mut FileContext, stmt: &Stmt, package: &[String], facts: &Facts) {
+    match stmt {
+        Stmt::Import(i) => {
+            for alias in &i.names {
+                let module = dotted(alias.name.as_str());
+                let offset = usize::from(alias.name.range.start());
+                let fixing = ctx.fixing;
+                ctx.import(&module, offset, |d| {
+                    fixing.map_or_else(Repair::default, |index| {
+                        plain_import(index, d, &module, alias, facts)
+                    })
+                });
+            }
+        }
+        Stmt::ImportFrom(f) => from_import(ctx, f, package, facts),
+        _ => {}
+    }
+}
+
+/// `import old [as m]`.
+fn plain_import(
+    index: &ModuleIndex,
+    d: &DeprecatedImport,
+    module: &[String],
+    alias: &Alias,
+    facts: &Facts,
+) -> Repair {
+    let new = FileContext::replacement_for(d, module);
+    let exact = d.module.segments() == module;
+    let local: Vec<String> = match &alias.asname {
+        Some(a) => vec![a.as_str().to_owned()],
+        None => module.to_vec(),
+    };
+    let mut edits = vec![super::edit(alias.name.range, new.join("."))];
+    match member_edits(index, d, exact, &new, facts, &local) {
+        Ok(more) => edits.extend(more),
+        Err(reason) => return Repair::review(reason),
+    }
+    if alias.asname.is_none() {
+        // `import old` binds the top package; the code spells `old.X` in full.
+        for u in facts.uses.iter().filter(|u| starts_with(u, &local)) {
+            let (start, end) = u.prefix(local.len() - 1);
+            edits.push(Edit {
+                start,
+                end,
+                text: new.join("."),
             });
         }
-        return;
     }
-    // import_from_statement
-    let Some(module_node) = node.child_by_field_name("module_name") else {
+    Repair::edits(edits)
+}
+
+fn starts_with(u: &Use, local: &[String]) -> bool {
+    u.chain.len() > local.len() && u.chain.iter().zip(local).all(|(a, b)| *a == b)
+}
+
+/// Edits that keep every `local.member` use working once `local` stands for `new`; the
+/// reason when one cannot be kept.
+fn member_edits(
+    index: &ModuleIndex,
+    d: &DeprecatedImport,
+    exact: bool,
+    new: &[String],
+    facts: &Facts,
+    local: &[String],
+) -> Result<Vec<Edit>, String> {
+    let mut edits = Vec::new();
+    for u in facts.uses.iter().filter(|u| starts_with(u, local)) {
+        let member = u.chain[local.len()];
+        let target = if exact { d.mapped(member) } else { member };
+        let binding = index.binding(new, target)?;
+        if target != member {
+            let from = index.binding(d.module.segments(), member).ok();
+            let kinds = (from, binding);
+            edits.extend(super::rewrite_use(
+                u,
+                local.len(),
+                target,
+                kinds,
+                facts.source,
+            )?);
+        }
+    }
+    Ok(edits)
+}
+
+/// `from module import names`.
+fn from_import(ctx: &mut FileContext, f: &StmtImportFrom, package: &[String], facts: &Facts) {
+    let Some(module) = from_module(f, package) else {
         return;
     };
-    let Some(module) = resolve_module(module_node, source, package) else {
-        return;
-    };
-    let mut cursor = node.walk();
-    let names: Vec<Node> = node.children_by_field_name("name", &mut cursor).collect();
-    let mut cursor = node.walk();
-    let has_wildcard = node
-        .children(&mut cursor)
-        .any(|c| c.kind() == "wildcard_import");
-    if has_wildcard {
-        bindings.wildcard(module.clone());
-    }
-    for item in &names {
-        let (name_node, alias) = split_alias(*item);
-        let mut full = module.clone();
-        full.extend(dotted(name_node, source));
-        let local = alias.map_or_else(|| text(name_node, source), |a| text(a, source));
-        bindings.bind(local, full);
-    }
+    let source = ctx.text;
+    let module_offset = module_start(f, source);
     if !ctx.deprecated(&module).is_empty() {
-        let range = (module_node.start_byte(), module_node.end_byte());
-        ctx.import(&module, module_node.start_byte(), |d| {
-            vec![Edit {
-                start: range.0,
-                end: range.1,
-                text: FileContext::replacement_for(d, &module).join("."),
-            }]
+        let fixing = ctx.fixing;
+        ctx.import(&module, module_offset, |d| {
+            fixing.map_or_else(Repair::default, |index| {
+                names_to_replacement(index, d, &module, f, facts, source)
+            })
         });
         return;
     }
     // `from pkg import old_module [as alias]`: the imported name is itself a deprecated module.
-    let mut moved: Vec<(usize, String)> = Vec::new();
-    for (i, item) in names.iter().enumerate() {
-        let (name_node, alias) = split_alias(*item);
+    // Every such name of the statement moves in one edit set (attached to the first), so two
+    // of them never make overlapping edits.
+    let mut hits: Vec<(usize, Vec<String>)> = Vec::new();
+    for (i, alias) in f.names.iter().enumerate() {
         let mut full = module.clone();
-        full.extend(dotted(name_node, source));
-        if let Some((_, d)) = ctx.deprecated(&full).first() {
-            let new = FileContext::replacement_for(d, &full);
-            let local = alias.map_or_else(|| text(name_node, source), |a| text(a, source));
-            moved.push((i, import_line(&new, local)));
+        full.push(alias.name.as_str().to_owned());
+        if !ctx.deprecated(&full).is_empty() {
+            hits.push((i, full));
         }
     }
-    let mut edits = if moved.is_empty() {
-        Vec::new()
-    } else {
-        move_names(node, &names, &moved, source, has_wildcard)
-    };
-    for (i, _) in &moved {
-        let (name_node, _) = split_alias(names[*i]);
-        let mut full = module.clone();
-        full.extend(dotted(name_node, source));
-        let mine = std::mem::take(&mut edits);
-        ctx.import(&full, name_node.start_byte(), move |_| mine);
+    if hits.is_empty() {
+        return;
     }
+    let mut repairs: Vec<Repair> = Vec::new();
+    let mut moved: Vec<usize> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    let mut edits: Vec<Edit> = Vec::new();
+    for (i, full) in &hits {
+        let alias = &f.names[*i];
+        let repair = match (ctx.fixing, ctx.deprecated(full).first()) {
+            (Some(index), Some((_, d))) => {
+                let new = FileContext::replacement_for(d, full);
+                let local = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
+                let exact = d.module.segments() == full.as_slice();
+                if matches!(index.lookup(&new), super::defined::Lookup::Missing) {
+                    Repair::review(format!(
+                        "the replacement module `{}` was not found under the source roots",
+                        new.join(".")
+                    ))
+                } else {
+                    match member_edits(index, d, exact, &new, facts, &[local.to_owned()]) {
+                        Ok(uses) => {
+                            edits.extend(uses);
+                            moved.push(*i);
+                            lines.push(import_line(&new, local));
+                            Repair::default()
+                        }
+                        Err(reason) => Repair::review(reason),
+                    }
+                }
+            }
+            _ => Repair::default(),
+        };
+        repairs.push(repair);
+    }
+    if !moved.is_empty() {
+        edits.extend(move_names(f, &moved, &lines, source));
+        if let Some(first) = hits.iter().position(|(i, _)| moved.contains(i)) {
+            repairs[first].edits = edits;
+        }
+    }
+    for ((i, full), repair) in hits.into_iter().zip(repairs) {
+        let offset = usize::from(f.names[i].name.range.start());
+        ctx.import(&full, offset, move |_| repair);
+    }
+}
+
+/// The names of `from old import ..` moved to the replacement, each checked.
+fn names_to_replacement(
+    index: &ModuleIndex,
+    d: &DeprecatedImport,
+    module: &[String],
+    f: &StmtImportFrom,
+    facts: &Facts,
+    source: &[u8],
+) -> Repair {
+    let new = FileContext::replacement_for(d, module);
+    let exact = d.module.segments() == module;
+    let mut moved: Vec<(usize, String, Vec<Edit>)> = Vec::new();
+    let mut reasons: Vec<String> = Vec::new();
+    for (i, alias) in f.names.iter().enumerate() {
+        let name = alias.name.as_str();
+        if name == "*" {
+            reasons.push(format!(
+                "`from {} import *` cannot be checked name by name",
+                module.join(".")
+            ));
+            continue;
+        }
+        let target = if exact { d.mapped(name) } else { name };
+        let binding = match index.binding(&new, target) {
+            Ok(b) => b,
+            Err(reason) => {
+                let hint = if target == name {
+                    format!("; map it with `names = {{ {name} = \"...\" }}` or edit by hand")
+                } else {
+                    String::new()
+                };
+                reasons.push(format!("{reason}{hint}"));
+                continue;
+            }
+        };
+        let asname = alias.asname.as_ref().map(|a| a.as_str());
+        let from = index.binding(module, name).ok();
+        match name_edits(name, target, asname, (from, binding), facts) {
+            Ok(edits) => {
+                let spelled = match asname {
+                    Some(a) if a != target => format!("{target} as {a}"),
+                    _ => target.to_owned(),
+                };
+                moved.push((i, spelled, edits));
+            }
+            Err(reason) => reasons.push(reason),
+        }
+    }
+    let review = (!reasons.is_empty()).then(|| reasons.join("; "));
+    if moved.is_empty() {
+        return Repair {
+            edits: Vec::new(),
+            review,
+        };
+    }
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for (_, spelled, _) in &moved {
+        if !names.contains(spelled) {
+            names.push(spelled.clone());
+        }
+    }
+    if moved.len() == f.names.len() && names.len() < moved.len() {
+        // Two old names became one (`A, a` both map to `redis_manager`): one line, once each.
+        edits.push(Edit {
+            start: usize::from(f.range.start()),
+            end: usize::from(f.range.end()),
+            text: format!("from {} import {}", new.join("."), names.join(", ")),
+        });
+        edits.extend(moved.into_iter().flat_map(|(_, _, uses)| uses));
+    } else if moved.len() == f.names.len() {
+        let start = module_start(f, source);
+        let end = f
+            .module
+            .as_ref()
+            .map_or_else(|| dots_end(f, source), |m| usize::from(m.range.end()));
+        edits.push(Edit {
+            start,
+            end,
+            text: new.join("."),
+        });
+        for (i, spelled, uses) in moved {
+            let alias = &f.names[i];
+            if spelled != alias.name.as_str() {
+                edits.push(Edit {
+                    start: usize::from(alias.range.start()),
+                    end: usize::from(alias.range.end()),
+                    text: spelled,
+                });
+            }
+            edits.extend(uses);
+        }
+    } else {
+        let line = format!("from {} import {}", new.join("."), names.join(", "));
+        let indices: Vec<usize> = moved.iter().map(|(i, _, _)| *i).collect();
+        edits.extend(move_names(f, &indices, &[line], source));
+        for (_, _, uses) in moved {
+            edits.extend(uses);
+        }
+    }
+    Repair { edits, review }
+}
+
+/// Edits for the uses of a name imported as `name [as asname]` that now comes from the
+/// replacement as `target`. Unchanged names need none.
+fn name_edits(
+    name: &str,
+    target: &str,
+    asname: Option<&str>,
+    kinds: (Option<Binding>, Binding),
+    facts: &Facts,
+) -> Result<Vec<Edit>, String> {
+    if target == name {
+        return Ok(Vec::new());
+    }
+    let local = asname.unwrap_or(name);
+    let mut edits = Vec::new();
+    for u in facts.uses.iter().filter(|u| u.chain[0] == local) {
+        let renamed = if asname.is_some() { local } else { target };
+        edits.extend(super::rewrite_use(u, 0, renamed, kinds, facts.source)?);
+    }
+    Ok(edits)
+}
+
+/// Where the module part of `from <module> import` starts (its leading dots included).
+fn module_start(f: &StmtImportFrom, source: &[u8]) -> usize {
+    let mut at = usize::from(f.range.start()) + "from".len();
+    while at < source.len() && matches!(source[at], b' ' | b'\t' | b'\\' | b'\n' | b'\r') {
+        at += 1;
+    }
+    at
+}
+
+/// The end of the dots of `from .. import x` (no module name).
+fn dots_end(f: &StmtImportFrom, source: &[u8]) -> usize {
+    let mut at = module_start(f, source);
+    while at < source.len() && source[at] == b'.' {
+        at += 1;
+    }
+    at
+}
+
+/// The absolute module of a `from` clause; relative forms are resolved against `package`.
+/// `None` when there are more leading dots than package levels.
+pub(super) fn from_module(f: &StmtImportFrom, package: &[String]) -> Option<Vec<String>> {
+    let rest = f
+        .module
+        .as_ref()
+        .map(|m| dotted(m.as_str()))
+        .unwrap_or_default();
+    if f.level == 0 {
+        return Some(rest);
+    }
+    let up = usize::try_from(f.level).ok()?.checked_sub(1)?;
+    let keep = package.len().checked_sub(up)?;
+    let mut module = package[..keep].to_vec();
+    module.extend(rest);
+    Some(module)
+}
+
+fn dotted(text: &str) -> Vec<String> {
+    text.split('.').map(str::to_owned).collect()
 }
 
 /// `import_line(["a","b","c"], "c")` is `from a.b import c`; an alias is added when the
@@ -142,45 +398,51 @@ fn import_line(new: &[String], local: &str) -> String {
     }
 }
 
-/// Edits that take the names at `moved` out of a `from … import` statement and add one import
-/// line for each below it (or replace the statement when no other name is left).
+/// Edits that take the names at `moved` out of a `from … import` statement and add `lines`
+/// below it (or replace the statement by them when no name is left).
 fn move_names(
-    stmt: Node,
-    names: &[Node],
-    moved: &[(usize, String)],
+    stmt: &StmtImportFrom,
+    moved: &[usize],
+    lines: &[String],
     source: &[u8],
-    wildcard: bool,
 ) -> Vec<Edit> {
-    let line_start = source[..stmt.start_byte()]
+    let (stmt_start, stmt_end) = (
+        usize::from(stmt.range.start()),
+        usize::from(stmt.range.end()),
+    );
+    let names = &stmt.names;
+    let line_start = source[..stmt_start]
         .iter()
         .rposition(|&b| b == b'\n')
         .map_or(0, |i| i + 1);
-    let prefix = &source[line_start..stmt.start_byte()];
+    let prefix = &source[line_start..stmt_start];
     let own_line = prefix.iter().all(|b| *b == b' ' || *b == b'\t');
     let joiner = if own_line {
         format!("\n{}", String::from_utf8_lossy(prefix))
     } else {
         "; ".to_owned()
     };
-    let lines: Vec<&str> = moved.iter().map(|(_, l)| l.as_str()).collect();
-    if moved.len() == names.len() && !wildcard {
+    if moved.len() == names.len() {
         return vec![Edit {
-            start: stmt.start_byte(),
-            end: stmt.end_byte(),
+            start: stmt_start,
+            end: stmt_end,
             text: lines.join(&joiner),
         }];
     }
-    let is_moved = |i: usize| moved.iter().any(|(m, _)| *m == i);
+    let is_moved = |i: usize| moved.contains(&i);
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     for (i, name) in names.iter().enumerate().filter(|(i, _)| is_moved(*i)) {
         let kept_after = (i + 1..names.len()).any(|j| !is_moved(j));
         if kept_after {
             // Remove the name, its comma and the space up to the next name.
-            let end = names[i + 1].start_byte();
-            ranges.push(whole_line_or(source, name.start_byte(), end));
+            let end = usize::from(names[i + 1].range.start());
+            ranges.push(whole_line_or(source, usize::from(name.range.start()), end));
         } else if let Some(last_kept) = (0..i).rev().find(|j| !is_moved(*j)) {
             // Remove from the end of the last kept name, so its comma goes too.
-            ranges.push((names[last_kept].end_byte(), name.end_byte()));
+            ranges.push((
+                usize::from(names[last_kept].range.end()),
+                usize::from(name.range.end()),
+            ));
         }
     }
     ranges.sort_unstable();
@@ -200,8 +462,8 @@ fn move_names(
         })
         .collect();
     edits.push(Edit {
-        start: stmt.end_byte(),
-        end: stmt.end_byte(),
+        start: stmt_end,
+        end: stmt_end,
         text: format!("{joiner}{}", lines.join(&joiner)),
     });
     edits
@@ -223,70 +485,4 @@ fn whole_line_or(source: &[u8], start: usize, end: usize) -> (usize, usize) {
         Some(nl) if alone_before => (line_start, start + nl + 1),
         _ => (start, end),
     }
-}
-
-/// For an `aliased_import`, its name and alias; otherwise the node itself and no alias.
-fn split_alias(item: Node) -> (Node, Option<Node>) {
-    if item.kind() == "aliased_import"
-        && let Some(name) = item.child_by_field_name("name")
-    {
-        return (name, item.child_by_field_name("alias"));
-    }
-    (item, None)
-}
-
-/// The identifiers of a `dotted_name`.
-fn dotted(node: Node, source: &[u8]) -> Vec<String> {
-    let mut cursor = node.walk();
-    match node.kind() {
-        "dotted_name" => node
-            .named_children(&mut cursor)
-            .filter(|c| c.kind() == "identifier")
-            .map(|c| text(c, source).to_owned())
-            .collect(),
-        "identifier" => vec![text(node, source).to_owned()],
-        _ => Vec::new(),
-    }
-}
-
-/// The absolute module of a `from` clause; relative forms are resolved against `package`.
-/// `None` when there are more leading dots than package levels.
-fn resolve_module(node: Node, source: &[u8], package: &[String]) -> Option<Vec<String>> {
-    if node.kind() == "dotted_name" {
-        return Some(dotted(node, source));
-    }
-    let mut dots = 0;
-    let mut rest = Vec::new();
-    let mut cursor = node.walk();
-    for child in node.children(&mut cursor) {
-        match child.kind() {
-            "import_prefix" => dots = text(child, source).chars().filter(|c| *c == '.').count(),
-            "dotted_name" => rest = dotted(child, source),
-            _ => {}
-        }
-    }
-    let up = dots.checked_sub(1)?;
-    let keep = package.len().checked_sub(up)?;
-    let mut module = package[..keep].to_vec();
-    module.extend(rest);
-    Some(module)
-}
-
-/// Byte ranges of `attribute` expressions spelled exactly `dotted` (e.g. `a.b.c` in `a.b.c.X()`).
-fn spelled_uses(root: Node, source: &[u8], dotted: &str) -> Vec<(usize, usize)> {
-    let mut found = Vec::new();
-    walk(root, |node| match node.kind() {
-        "import_statement" | "import_from_statement" | "string" | "comment" => false,
-        "attribute" => {
-            let t = text(node, source);
-            if t == dotted {
-                found.push((node.start_byte(), node.end_byte()));
-                false
-            } else {
-                t.len() > dotted.len()
-            }
-        }
-        _ => true,
-    });
-    found
 }

@@ -14,6 +14,7 @@ use tree_sitter::Node;
 
 use crate::analysis::FileContext;
 use crate::syntax::{text, walk};
+use crate::violation::Repair;
 use uses::{UseBindings, analyse_use, segments};
 
 /// Definitions that can compete with a manager.
@@ -72,7 +73,8 @@ pub fn analyse(ctx: &mut FileContext, root: Node) {
                     let spelled = segments(name, source);
                     if !spelled.is_empty() {
                         let how = format!("{} {{ .. }}", spelled.join("::"));
-                        ctx.construction(&bindings.resolve(&spelled), name.start_byte(), &how);
+                        let resolved = bindings.resolve(&spelled);
+                        ctx.construction(&resolved, name.start_byte(), &how, rust_review);
                     }
                 }
             }
@@ -140,10 +142,16 @@ fn report_path(ctx: &mut FileContext, spelled: &[String], offset: usize, binding
     let resolved = bindings.resolve(spelled);
     let how = format!("{}(..)", spelled.join("::"));
     if ctx.is_managed(&resolved) {
-        ctx.construction(&resolved, offset, &how);
+        ctx.construction(&resolved, offset, &how, rust_review);
     } else if resolved.len() >= 2 {
-        ctx.construction(&resolved[..resolved.len() - 1], offset, &how);
+        ctx.construction(&resolved[..resolved.len() - 1], offset, &how, rust_review);
     }
+}
+
+/// Rust constructions are reported, not rewritten: a client's builder arguments are
+/// configuration the shared manager owns.
+fn rust_review(_: &crate::config::Rule) -> Repair {
+    Repair::review("fix does not rewrite Rust constructions; take the shared manager instead")
 }
 
 /// Finds `a::b::f(` token sequences directly inside a macro's token tree.

@@ -7,7 +7,7 @@ use tree_sitter::Node;
 
 use crate::analysis::FileContext;
 use crate::syntax::text;
-use crate::violation::Edit;
+use crate::violation::{Edit, Repair};
 
 /// Names bound by `use`: local name to the full path it stands for.
 #[derive(Debug, Default)]
@@ -119,7 +119,13 @@ pub fn analyse_use(ctx: &mut FileContext, decl: Node, bindings: &mut UseBindings
             outer.and_then(|n| prefix_edit(n, source, &key, &d.replacement.join("::")))
         };
         fixed |= edit.is_some();
-        ctx.import(&leaf.path, offset, move |_| edit.into_iter().collect());
+        ctx.import(&leaf.path, offset, move |_| match edit {
+            Some(e) => Repair::edits(vec![e]),
+            None => Repair::review(
+                "fix rewrites a deprecated `use` only when the deprecated prefix is spelled in \
+                 one path, not across nested groups",
+            ),
+        });
     }
 }
 

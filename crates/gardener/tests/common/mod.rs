@@ -36,12 +36,13 @@ fn copy_tree(from: &Path, to: &Path) {
 /// Scans `root` with its own `ssot.toml`.
 pub fn scan_dir(root: &Path) -> ScanReport {
     let target = Target::load(&[root.to_path_buf()], None).expect("target loads");
-    scan::scan(
-        &target.config,
-        target.root.clone(),
-        target.files.clone(),
-        false,
-    )
+    scan::scan(&target.config, target.root.clone(), target.files.clone())
+}
+
+/// Scans `paths` with the rules found from them (or `config`).
+pub fn scan_paths(paths: &[PathBuf], config: Option<&Path>) -> ScanReport {
+    let target = Target::load(paths, config).expect("target loads");
+    scan::scan(&target.config, target.root.clone(), target.files.clone())
 }
 
 /// `(path, line, kind)` of every violation, for exact comparisons.

@@ -1,0 +1,81 @@
+//! Repairing a direct construction: `construct_with`.
+//!
+//! A zero-argument construction of a managed type becomes the rule's `construct_with`
+//! expression (`x = RedisManager()` becomes `x = redis_manager`), and the name it needs is
+//! imported from the canonical module once, after the file's leading imports. The canonical
+//! module must define that name. A construction with arguments carries configuration the
+//! shared manager does not take, so it is left for review, as is one the rule gives no
+//! `construct_with` for.
+
+use super::defined::ModuleIndex;
+use super::{Bindings, Facts, Use, edit, line_of};
+use crate::config::Rule;
+use crate::violation::{Edit, Repair};
+
+/// How `fix` would replace the construction `callee(..)` under `rule`.
+pub(super) fn repair(
+    fixing: Option<&ModuleIndex>,
+    rule: &Rule,
+    callee: &Use,
+    bindings: &Bindings,
+    facts: &Facts,
+) -> Repair {
+    let Some(index) = fixing else {
+        return Repair::default();
+    };
+    let (Some(with), Some(canonical), Some(call)) =
+        (&rule.construct_with, &rule.canonical, callee.call)
+    else {
+        return Repair::review(
+            "the rule sets no `construct_with`, so fix has nothing to write instead",
+        );
+    };
+    if call.has_args {
+        return Repair::review(format!(
+            "`{}(..)` passes arguments; `{}` takes none, so this needs a hand edit",
+            callee.chain.join("."),
+            with.expression
+        ));
+    }
+    if let Err(reason) = index.binding(canonical.segments(), &with.import) {
+        return Repair::review(reason);
+    }
+    let mut edits = vec![edit(call.range, with.expression.clone())];
+    let mut wanted = canonical.segments().to_vec();
+    wanted.push(with.import.clone());
+    match bindings.get(&with.import) {
+        Some(path) if path == wanted.as_slice() => {}
+        Some(other) => {
+            return Repair::review(format!(
+                "`{}` already stands for `{}` in this file",
+                with.import,
+                other.join(".")
+            ));
+        }
+        None => {
+            let start = usize::from(call.range.start());
+            if start < facts.insert_at {
+                return Repair::review(format!(
+                    "the construction at line {} comes before the file's imports end",
+                    line_of(facts.source, start)
+                ));
+            }
+            let at = facts.insert_at;
+            let newline = if at > 0 && facts.source.get(at - 1) != Some(&b'\n') {
+                "\n"
+            } else {
+                ""
+            };
+            edits.push(Edit {
+                start: at,
+                end: at,
+                text: format!(
+                    "{newline}from {} import {}\n",
+                    canonical.join("."),
+                    with.import
+                ),
+            });
+        }
+    }
+    Repair::edits(edits)
+}
