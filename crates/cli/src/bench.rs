@@ -107,6 +107,11 @@ pub struct BenchReport {
     /// as `ratio`, asked of the client's CPU time instead of the wall clock, so much less
     /// sensitive to what else the machine is doing.
     pub cpu_ratio: f64,
+    /// Commands the manager sent coalesced into pipelines, and the mean pipeline length
+    /// (measured rounds only).
+    pub coalesced_commands: u64,
+    /// Mean commands per coalesced pipeline.
+    pub mean_batch: f64,
     /// Socket options used by both modes.
     pub socket: String,
     /// The raw connection's per-request deadline (the manager's is `command_timeout`, 1 s by
@@ -146,7 +151,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, String> {
         }))
     });
     let target = RedisTarget::resolve(args.redis_url.clone(), Listen::Tcp, None)?;
-    let config = Config::from_url(target.url()).map_err(|e| e.to_string())?;
+    let config = target.config()?;
     let manager = RedisManager::connect(config).map_err(|e| e.to_string())?;
     manager
         .wait_ready(Duration::from_secs(10))
@@ -184,7 +189,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, String> {
     {
         // The standalone figure beside the cluster's, in the same run.
         let local = RedisTarget::resolve(None, Listen::Tcp, None)?;
-        let config = Config::from_url(local.url()).map_err(|e| e.to_string())?;
+        let config = local.config()?;
         let manager = RedisManager::connect(config).map_err(|e| e.to_string())?;
         manager
             .wait_ready(Duration::from_secs(10))
@@ -265,6 +270,7 @@ async fn bench_kv(
     let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut cpus: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut hists = [new_hist()?, new_hist()?];
+    let before = manager.status();
     for round in 0..args.rounds {
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for i in order {
@@ -284,6 +290,9 @@ async fn bench_kv(
     let (raw_r, mgr_r) = (report_of(0), report_of(1));
     let round_ratios: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(m, r)| m / r).collect();
     let cpu_ratios: Vec<f64> = cpus[0].iter().zip(&cpus[1]).map(|(r, m)| r / m).collect();
+    let after = manager.status();
+    let batches = after.coalesced_batches - before.coalesced_batches;
+    let coalesced_commands = after.coalesced_commands - before.coalesced_commands;
     manager.shutdown(Duration::from_secs(1)).await;
     Ok(Some(BenchReport {
         clients: args.clients,
@@ -295,6 +304,8 @@ async fn bench_kv(
         cpu_ratio: median(&cpu_ratios),
         manager: mgr_r,
         raw: raw_r,
+        coalesced_commands,
+        mean_batch: coalesced_commands as f64 / batches.max(1) as f64,
         socket: "TCP_NODELAY off, keepalive off (redis-rs defaults), one multiplexed connection \
                  (per node on a cluster), both modes"
             .into(),
@@ -339,6 +350,12 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
     println!(
         "client CPU per op, raw/manager: {:.3} (median of per-round ratios)",
         r.cpu_ratio
+    );
+    let total = (r.ops * r.rounds) as f64;
+    println!(
+        "manager coalescing: {:.1}% of commands went out in pipelines of {:.1} on average",
+        100.0 * r.coalesced_commands as f64 / total.max(1.0),
+        r.mean_batch
     );
     if let Some(alone) = &r.standalone {
         println!();

@@ -21,6 +21,9 @@
 use std::future::Future;
 use std::time::Instant;
 
+use redis::{Cmd, FromRedisValue};
+
+use crate::config::Topology;
 use crate::connection::Conn;
 use crate::deadline::Deadline;
 use crate::error::{Error, Outcome, Result};
@@ -29,6 +32,11 @@ use crate::manager::RedisManager;
 use crate::metrics::Op;
 use crate::slot::Request;
 use crate::state::ConnState;
+
+/// A reply as the type the caller asked for.
+fn decode<T: FromRedisValue>(v: redis::Value) -> Result<T> {
+    redis::from_redis_value(v).map_err(|e| Error::from(redis::RedisError::from(e)))
+}
 
 /// Where a call gets its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +119,69 @@ impl RedisManager {
         };
 
         // 4. classify and account
+        self.settle(op, permit, generation, result, started)
+    }
+
+    /// A single command on the shared connection with the default deadline, the common case:
+    /// the same pipeline, with the I/O coalesced with concurrent neighbours into one packed
+    /// pipeline (see [`crate::coalesce`]). On a cluster it is sent on its own.
+    pub(crate) async fn run_single<T: FromRedisValue>(&self, op: Op, cmd: Cmd) -> Result<T> {
+        let inner = &*self.inner;
+        if matches!(inner.config.topology, Topology::Cluster(_)) {
+            return self
+                .run(op, Deadline::Default, move |mut conn| async move {
+                    let r = cmd.query_async(&mut conn).await;
+                    (conn, r)
+                })
+                .await;
+        }
+        let started = Instant::now();
+        // 1. ready
+        let state = inner.state.get();
+        if state != ConnState::Ready {
+            let e = match state {
+                ConnState::Closed => Error::Closed,
+                s => Error::NotReady { state: s },
+            };
+            return Err(self.refuse(op, e, started));
+        }
+        // 2. breaker and in-flight limit
+        let permit = match inner.gate.admit(Admit::Normal) {
+            Ok(p) => p,
+            Err(e) => return Err(self.refuse(op, e, started)),
+        };
+        // 3. deadline around the I/O (the shared ring)
+        let span = tracing::level_enabled!(tracing::Level::DEBUG)
+            .then(|| tracing::debug_span!("redis.command", db.operation.name = op.name()));
+        let timeout = inner.deadlines.timeout();
+        let send = inner.coalescer.send(&inner.slot, timeout, cmd);
+        let (result, generation) = match inner.deadlines.guard_in(span, send).await {
+            Some((sent, generation)) => (sent.and_then(decode::<T>), generation),
+            None => (
+                Err(Error::Timeout {
+                    op: op.name(),
+                    after: timeout,
+                }),
+                None,
+            ),
+        };
+        let generation = generation.or_else(|| inner.slot.generation()).unwrap_or(0);
+        // 4. classify and account
+        self.settle(op, permit, generation, result, started)
+    }
+
+    /// Step 4 of every call: the gate's verdict, the supervisor's follow-up, the last error,
+    /// the outcome totals and the duration metric.
+    #[inline]
+    fn settle<T>(
+        &self,
+        op: Op,
+        permit: crate::gate::Permit<'_>,
+        generation: u64,
+        result: Result<T>,
+        started: Instant,
+    ) -> Result<T> {
+        let inner = &*self.inner;
         let follow_up = permit.finish(&result);
         self.follow_up(follow_up, generation);
         let outcome = match &result {

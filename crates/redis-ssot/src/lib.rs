@@ -12,6 +12,7 @@
 //! - `manager`: the [`RedisManager`] handle, its shared state (`Inner`), `connect`, `status`,
 //!   the operator controls, `shutdown`.
 //! - `chokepoint`: the one pipeline every command runs through.
+//! - `coalesce`: single commands issued while others are in flight go out as one pipeline.
 //! - `gate`: the breaker, the in-flight limit and the timeout streak, behind one permit.
 //! - `slot`: the installed connection, its generation, its spare handles, and the
 //!   supervisor's inbox.
@@ -55,6 +56,7 @@
 mod backoff;
 pub mod breaker;
 mod chokepoint;
+mod coalesce;
 mod commands;
 pub mod config;
 mod conn_cache;

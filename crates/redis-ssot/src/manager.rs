@@ -49,6 +49,8 @@ pub(crate) struct Inner {
     pub(crate) gate: Gate,
     /// Deadlines of the shared connection's ordinary commands (no timer per command).
     pub(crate) deadlines: Deadlines,
+    /// Single commands on the shared connection, coalesced under load.
+    pub(crate) coalescer: crate::coalesce::Coalescer,
     pub(crate) counters: Counters,
     pub(crate) metrics: OperationMetrics,
     pub(crate) health: HealthState,
@@ -129,6 +131,7 @@ impl RedisManager {
             connector,
             state: StateCell::new(),
             deadlines: Deadlines::new(config.command_timeout),
+            coalescer: Default::default(),
             counters: Counters::default(),
             metrics: OperationMetrics::default(),
             health: HealthState::default(),

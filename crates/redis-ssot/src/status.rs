@@ -77,6 +77,11 @@ pub struct Status {
     pub replica_fallbacks: u64,
     /// Topology refreshes that found a changed cluster slot map and rebuilt the connection.
     pub topology_changes: u64,
+    /// Pipelines the coalescer sent (single commands that were issued while others were in
+    /// flight and went out together), and the commands they carried.
+    pub coalesced_batches: u64,
+    /// Commands sent in those pipelines.
+    pub coalesced_commands: u64,
     /// Seconds since the manager was created.
     pub uptime_secs: u64,
 }
@@ -103,6 +108,7 @@ impl Status {
         let ready = inner.is_ready();
         let connect = inner.notes.last_connect();
         let (replica_reads, replica_fallbacks) = inner.replica.counts();
+        let (coalesced_batches, coalesced_commands) = inner.coalescer.counts();
         Status {
             url: Some(inner.config.redacted_url()),
             topology: match inner.config.topology {
@@ -139,6 +145,8 @@ impl Status {
             replica_reads,
             replica_fallbacks,
             topology_changes: inner.counters.topology_changes.load(Ordering::Relaxed),
+            coalesced_batches,
+            coalesced_commands,
             uptime_secs: inner.created.elapsed().as_secs(),
         }
     }

@@ -17,7 +17,6 @@ pub use strings::{SetCondition, SetOptions, Ttl};
 
 use redis::{Cmd, FromRedisValue};
 
-use crate::deadline::Deadline;
 use crate::error::{Error, Result};
 use crate::manager::RedisManager;
 use crate::metrics::Op;
@@ -62,9 +61,6 @@ impl RedisManager {
         op: Op,
         cmd: Cmd,
     ) -> impl std::future::Future<Output = Result<T>> {
-        self.run(op, Deadline::Default, move |mut conn| async move {
-            let r = cmd.query_async(&mut conn).await;
-            (conn, r)
-        })
+        self.run_single(op, cmd)
     }
 }
