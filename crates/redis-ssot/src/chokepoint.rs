@@ -154,16 +154,30 @@ impl RedisManager {
         let span = tracing::level_enabled!(tracing::Level::DEBUG)
             .then(|| tracing::debug_span!("redis.command", db.operation.name = op.name()));
         let timeout = inner.deadlines.timeout();
-        let send = inner.coalescer.send(&inner.slot, timeout, cmd);
-        let (result, generation) = match inner.deadlines.guard_in(span, send).await {
-            Some((sent, generation)) => (sent.and_then(decode::<T>), generation),
-            None => (
-                Err(Error::Timeout {
-                    op: op.name(),
-                    after: timeout,
-                }),
-                None,
-            ),
+        let timed_out = || Error::Timeout {
+            op: op.name(),
+            after: timeout,
+        };
+        let (result, generation) = match inner.slot.send_on_wire(cmd) {
+            // Our own connection: queued already; its writes coalesce by themselves.
+            Ok((reply, generation)) => match inner.deadlines.guard_in(span, reply).await {
+                Some(reply) => (
+                    reply
+                        .map_err(Error::from)
+                        .and_then(|v| v.extract_error().map_err(Error::from))
+                        .and_then(decode::<T>),
+                    Some(generation),
+                ),
+                None => (Err(timed_out()), Some(generation)),
+            },
+            // A redis-rs connection (TLS): the coalescer batches in front of it.
+            Err(cmd) => {
+                let send = inner.coalescer.send(&inner.slot, timeout, cmd);
+                match inner.deadlines.guard_in(span, send).await {
+                    Some((sent, generation)) => (sent.and_then(decode::<T>), generation),
+                    None => (Err(timed_out()), None),
+                }
+            }
         };
         let generation = generation.or_else(|| inner.slot.generation()).unwrap_or(0);
         // 4. classify and account

@@ -16,12 +16,17 @@ use redis::{Pipeline, RedisConnectionInfo, RedisFuture, Value};
 
 use crate::config::{Config, ServerAddr, Topology};
 use crate::error::{ConnectionKind, Error, Result};
+use crate::wire::Wire;
 
 /// A live connection the choke point can send through. Cloning is cheap (handles to the same
 /// socket(s)).
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Conn {
-    /// One multiplexed connection to a standalone server or a Sentinel-named primary.
+    /// The manager's own multiplexed connection (plain TCP or a unix socket) to a standalone
+    /// server or a Sentinel-named primary (see [`Wire`]).
+    Wire(Wire),
+    /// A redis-rs multiplexed connection: what TLS connections use.
     Single(MultiplexedConnection),
     /// A Redis Cluster connection (routes by slot, follows MOVED/ASK).
     Cluster(ClusterConnection),
@@ -30,6 +35,7 @@ pub enum Conn {
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
+            Conn::Wire(c) => c.req_packed_command(cmd),
             Conn::Single(c) => c.req_packed_command(cmd),
             Conn::Cluster(c) => c.req_packed_command(cmd),
         }
@@ -42,6 +48,7 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
+            Conn::Wire(c) => c.req_packed_commands(pipeline, offset, count),
             Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
             Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
         }
@@ -49,6 +56,7 @@ impl ConnectionLike for Conn {
 
     fn get_db(&self) -> i64 {
         match self {
+            Conn::Wire(c) => c.get_db(),
             Conn::Single(c) => c.get_db(),
             Conn::Cluster(c) => c.get_db(),
         }
@@ -171,7 +179,7 @@ impl Connector {
         match &self.config.topology {
             Topology::Standalone(addr) => {
                 let conn = self.connect_single(addr).await?;
-                Ok((Conn::Single(conn), addr.clone()))
+                Ok((conn, addr.clone()))
             }
             Topology::Sentinel {
                 sentinels,
@@ -181,11 +189,11 @@ impl Connector {
                 if let Some(primary) = hint
                     && let Ok(conn) = self.connect_primary(&primary, master_name).await
                 {
-                    return Ok((Conn::Single(conn), primary));
+                    return Ok((conn, primary));
                 }
                 let primary = self.discover_primary(sentinels, master_name).await?;
                 let conn = self.connect_primary(&primary, master_name).await?;
-                Ok((Conn::Single(conn), primary))
+                Ok((conn, primary))
             }
             Topology::Cluster(nodes) => {
                 let builder = self.cluster_builder(nodes)?;
@@ -229,11 +237,7 @@ impl Connector {
     }
 
     /// Connects to `primary` and checks with ROLE that it really is a master.
-    async fn connect_primary(
-        &self,
-        primary: &ServerAddr,
-        master_name: &str,
-    ) -> Result<MultiplexedConnection> {
+    async fn connect_primary(&self, primary: &ServerAddr, master_name: &str) -> Result<Conn> {
         let mut conn = self.connect_single(primary).await?;
         let role: Vec<Value> = redis::cmd("ROLE").query_async(&mut conn).await?;
         match role.first() {
@@ -270,12 +274,26 @@ impl Connector {
         }
     }
 
-    async fn connect_single(&self, addr: &ServerAddr) -> Result<MultiplexedConnection> {
+    /// One connection to one server: the manager's own [`Wire`] for plain TCP and unix
+    /// sockets, redis-rs's multiplexed connection for TLS.
+    async fn connect_single(&self, addr: &ServerAddr) -> Result<Conn> {
+        if self.config.tls.is_none() {
+            let login = crate::wire::Login {
+                username: self.config.username.clone(),
+                password: self
+                    .config
+                    .password
+                    .as_ref()
+                    .map(|p| p.expose().to_string()),
+                db: self.config.db,
+            };
+            return Ok(Conn::Wire(Wire::connect(addr, &login).await?));
+        }
         let client = self.client_for(addr)?;
         let conn = client
             .get_multiplexed_async_connection_with_config(&self.async_config())
             .await?;
-        Ok(conn)
+        Ok(Conn::Single(conn))
     }
 
     /// A dedicated pub/sub connection to the current primary (standalone or sentinel).
@@ -375,7 +393,7 @@ impl Connector {
                         }
                     };
                     match tokio::time::timeout(self.config.connect_timeout, attempt).await {
-                        Ok(Ok(conn)) => return Ok(Some((Conn::Single(conn), replica))),
+                        Ok(Ok(conn)) => return Ok(Some((conn, replica))),
                         Ok(Err(e)) => last_err = e,
                         Err(_) => {
                             last_err = Error::connection(

@@ -1,14 +1,20 @@
-//! The coalescer against a real server: replies go to their own callers, a reply error fails
-//! only its own command, a lone command is never batched, and a batch whose leader is
-//! cancelled still answers the others.
+//! The coalescer against a real TLS server (plain connections use the manager's own `Wire`,
+//! which coalesces by itself): replies go to their own callers, a reply error fails only its
+//! own command, a lone command is never batched, and a batch whose leader is cancelled still
+//! answers the others.
 
 use std::time::Duration;
 
 use crate::metrics::op;
 use crate::{Config, Error, RedisManager};
 
-async fn manager(server: &testkit::RedisServer) -> RedisManager {
-    let mut config = Config::from_url(&server.url()).unwrap();
+async fn manager(server: &testkit::TlsServer) -> RedisManager {
+    let url = format!(
+        "{}?ca_file={}",
+        server.server().url(),
+        server.ca_cert_path().display()
+    );
+    let mut config = Config::from_url(&url).unwrap();
     config.health_interval = Duration::from_secs(60);
     let m = RedisManager::connect(config).unwrap();
     m.wait_ready(Duration::from_secs(10)).await.unwrap();
@@ -21,7 +27,7 @@ async fn manager(server: &testkit::RedisServer) -> RedisManager {
 
 #[tokio::test]
 async fn a_lone_caller_never_waits_for_a_batch() {
-    let server = testkit::RedisServer::start().unwrap();
+    let server = testkit::TlsServer::start().unwrap();
     let m = manager(&server).await;
     for i in 0..200 {
         m.set(&format!("k{i}"), i).await.unwrap();
@@ -33,7 +39,7 @@ async fn a_lone_caller_never_waits_for_a_batch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_callers_are_batched_and_each_gets_its_own_reply() {
-    let server = testkit::RedisServer::start().unwrap();
+    let server = testkit::TlsServer::start().unwrap();
     let m = manager(&server).await;
     let ok_before = m.status().totals["ok"];
     m.set("s", "a string").await.unwrap();
@@ -69,7 +75,7 @@ async fn concurrent_callers_are_batched_and_each_gets_its_own_reply() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_whose_leader_is_cancelled_still_answers_the_others() {
-    let server = testkit::RedisServer::start().unwrap();
+    let server = testkit::TlsServer::start().unwrap();
     let m = manager(&server).await;
     m.set("k", "v").await.unwrap();
     // Two slow commands take both send slots; everything after them queues.

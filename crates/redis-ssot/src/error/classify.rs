@@ -170,23 +170,67 @@ fn server_reply(err: RedisError) -> Error {
         }
     }
     // Only reply errors: the caller's own. Name the first failed command.
-    let (index, first) = items
+    let refused = items
         .iter()
-        .find(|(_, item)| item.kind() != Some(ServerErrorKind::ExecAbort))
-        .unwrap_or(&items[0]);
+        .find(|(_, item)| item.kind() != Some(ServerErrorKind::ExecAbort));
     if aborted {
-        return Error::Redis {
-            code: "EXECABORT".into(),
-            message: format!(
+        let message = match refused {
+            Some((index, item)) => format!(
                 "transaction discarded: command {} was refused: {}",
                 index + 1,
-                line(first)
+                line(item)
             ),
+            // Our own connection already says which command (see `transaction_refused`).
+            None => items[0]
+                .1
+                .details()
+                .unwrap_or("transaction discarded")
+                .to_string(),
+        };
+        return Error::Redis {
+            code: "EXECABORT".into(),
+            message,
         };
     }
+    let first = refused.map_or(&items[0].1, |(_, item)| item);
     Error::Redis {
         code: first.code().to_string(),
         message: first.details().unwrap_or_default().to_string(),
+    }
+}
+
+/// The error of a transaction whose queued commands the server refused, as the manager's own
+/// connection reports it (`refused`: each refusal with its reply's position; MULTI's is 0, so
+/// the position is the command's number). redis-rs has no public constructor for its
+/// "transaction aborted" error, so: an outage reason among the refusals is returned as that
+/// refusal (it decides the whole call), otherwise an `EXECABORT` reply naming the first one.
+pub(crate) fn transaction_refused(refused: Vec<(usize, redis::Value)>) -> RedisError {
+    let errors: Vec<(usize, ServerError)> = refused
+        .into_iter()
+        .filter_map(|(at, v)| match v {
+            redis::Value::ServerError(e) => Some((at, e)),
+            _ => None,
+        })
+        .collect();
+    if let Some((_, outage)) = errors.iter().find(|(_, e)| {
+        matches!(
+            class_of(e.kind(), e.code()),
+            Class::Busy(_) | Class::Connection(_)
+        )
+    }) {
+        return RedisError::from(outage.clone());
+    }
+    let described = match errors.first() {
+        Some((at, e)) => format!(
+            "transaction discarded: command {at} was refused: {}",
+            line(e)
+        ),
+        None => "transaction discarded".to_string(),
+    };
+    let wire = format!("-EXECABORT {}\r\n", described.replace(['\r', '\n'], " "));
+    match redis::parse_redis_value(wire.as_bytes()) {
+        Ok(redis::Value::ServerError(e)) => RedisError::from(e),
+        _ => RedisError::from((ErrorKind::Server(ServerErrorKind::ExecAbort), "EXECABORT")),
     }
 }
 
