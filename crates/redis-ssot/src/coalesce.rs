@@ -25,8 +25,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::ConnectionLike;
@@ -42,13 +42,37 @@ use crate::state::ConnState;
 /// batches the most; more lets a few concurrent callers go without waiting for each other.
 pub(crate) const MAX_IN_FLIGHT: usize = 2;
 
+/// Writes that carried more than one command, and the commands in them, whichever path sent
+/// them (this coalescer, or the manager's own connection's combining writes): for `status()`.
+#[derive(Debug, Default)]
+pub(crate) struct BatchStats {
+    batches: AtomicU64,
+    commands: AtomicU64,
+}
+
+impl BatchStats {
+    /// One write of `commands` commands (only counted when more than one).
+    #[inline]
+    pub(crate) fn wrote(&self, commands: usize) {
+        if commands > 1 {
+            self.batches.fetch_add(1, Ordering::Relaxed);
+            self.commands.fetch_add(commands as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes that carried several commands, and those commands.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            self.batches.load(Ordering::Relaxed),
+            self.commands.load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// Queued commands and the sends in flight.
-#[derive(Default)]
 pub(crate) struct Coalescer {
     state: Mutex<State>,
-    /// Pipelines sent, and the commands they carried (for `status()`).
-    batches: AtomicU64,
-    batched: AtomicU64,
+    stats: Arc<BatchStats>,
 }
 
 #[derive(Default)]
@@ -115,12 +139,12 @@ impl Coalescer {
         }
     }
 
-    /// Pipelines sent so far, and the commands in them.
-    pub(crate) fn counts(&self) -> (u64, u64) {
-        (
-            self.batches.load(Ordering::Relaxed),
-            self.batched.load(Ordering::Relaxed),
-        )
+    /// A coalescer that counts its pipelines in `stats`.
+    pub(crate) fn new(stats: Arc<BatchStats>) -> Coalescer {
+        Coalescer {
+            state: Mutex::new(State::default()),
+            stats,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -219,8 +243,7 @@ async fn lead(
         }
     };
     let count = waiting.len() + 1;
-    turn.0.batches.fetch_add(1, Ordering::Relaxed);
-    turn.0.batched.fetch_add(count as u64, Ordering::Relaxed);
+    turn.0.stats.wrote(count);
     let io: Io = Box::pin(async move {
         let mut conn = conn;
         conn.req_packed_commands(&pipe, 0, count).await

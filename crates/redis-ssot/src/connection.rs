@@ -14,6 +14,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 use redis::{Pipeline, RedisConnectionInfo, RedisFuture, Value};
 
+use crate::coalesce::BatchStats;
 use crate::config::{Config, ServerAddr, Topology};
 use crate::error::{ConnectionKind, Error, Result};
 use crate::wire::Wire;
@@ -66,6 +67,8 @@ impl ConnectionLike for Conn {
 /// Knows how to reach the deployment; holds no connection itself.
 pub(crate) struct Connector {
     config: Arc<Config>,
+    /// Where the connections count their multi-command writes.
+    stats: Arc<BatchStats>,
     tls_certs: Option<redis::TlsCertificates>,
     /// The primary a sentinel just announced (`+switch-master`), tried before asking the
     /// sentinels again: right after a switch the other sentinels may still name the old one.
@@ -75,7 +78,7 @@ pub(crate) struct Connector {
 impl Connector {
     /// Prepares everything that can fail without I/O (TLS files are read here, so a missing CA
     /// file is a config error at start-up rather than an endless reconnect loop).
-    pub(crate) fn new(config: Arc<Config>) -> Result<Self> {
+    pub(crate) fn new(config: Arc<Config>, stats: Arc<BatchStats>) -> Result<Self> {
         let tls_certs = match &config.tls {
             None => None,
             Some(tls) => {
@@ -103,6 +106,7 @@ impl Connector {
             }
         };
         Ok(Connector {
+            stats,
             config,
             tls_certs,
             primary_hint: Mutex::new(None),
@@ -287,7 +291,8 @@ impl Connector {
                     .map(|p| p.expose().to_string()),
                 db: self.config.db,
             };
-            return Ok(Conn::Wire(Wire::connect(addr, &login).await?));
+            let wire = Wire::connect(addr, &login, self.stats.clone()).await?;
+            return Ok(Conn::Wire(wire));
         }
         let client = self.client_for(addr)?;
         let conn = client

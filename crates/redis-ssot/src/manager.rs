@@ -49,8 +49,10 @@ pub(crate) struct Inner {
     pub(crate) gate: Gate,
     /// Deadlines of the shared connection's ordinary commands (no timer per command).
     pub(crate) deadlines: Deadlines,
-    /// Single commands on the shared connection, coalesced under load.
+    /// Single commands on a redis-rs shared connection (TLS), coalesced under load.
     pub(crate) coalescer: crate::coalesce::Coalescer,
+    /// Multi-command writes, by the coalescer or the connections themselves.
+    pub(crate) batches: Arc<crate::coalesce::BatchStats>,
     pub(crate) counters: Counters,
     pub(crate) metrics: OperationMetrics,
     pub(crate) health: HealthState,
@@ -114,7 +116,8 @@ impl RedisManager {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         crate::metrics::describe();
         let config = Arc::new(config);
-        let connector = Connector::new(config.clone())?;
+        let batches = Arc::new(crate::coalesce::BatchStats::default());
+        let connector = Connector::new(config.clone(), batches.clone())?;
         let inner = Arc::new(Inner {
             gate: Gate::new(
                 BreakerConfig {
@@ -131,7 +134,8 @@ impl RedisManager {
             connector,
             state: StateCell::new(),
             deadlines: Deadlines::new(config.command_timeout),
-            coalescer: Default::default(),
+            coalescer: crate::coalesce::Coalescer::new(batches.clone()),
+            batches,
             counters: Counters::default(),
             metrics: OperationMetrics::default(),
             health: HealthState::default(),

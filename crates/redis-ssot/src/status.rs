@@ -77,10 +77,10 @@ pub struct Status {
     pub replica_fallbacks: u64,
     /// Topology refreshes that found a changed cluster slot map and rebuilt the connection.
     pub topology_changes: u64,
-    /// Pipelines the coalescer sent (single commands that were issued while others were in
-    /// flight and went out together), and the commands they carried.
+    /// Writes to the server that carried several commands at once (commands of concurrent
+    /// callers coalesced into one packed pipeline).
     pub coalesced_batches: u64,
-    /// Commands sent in those pipelines.
+    /// Commands sent in those writes.
     pub coalesced_commands: u64,
     /// Seconds since the manager was created.
     pub uptime_secs: u64,
@@ -108,7 +108,7 @@ impl Status {
         let ready = inner.is_ready();
         let connect = inner.notes.last_connect();
         let (replica_reads, replica_fallbacks) = inner.replica.counts();
-        let (coalesced_batches, coalesced_commands) = inner.coalescer.counts();
+        let (coalesced_batches, coalesced_commands) = inner.batches.counts();
         Status {
             url: Some(inner.config.redacted_url()),
             topology: match inner.config.topology {

@@ -11,6 +11,7 @@ use tokio::sync::{Notify, oneshot};
 
 use super::lock;
 use super::resp::{self, Scanner};
+use crate::coalesce::BatchStats;
 use crate::config::ServerAddr;
 use crate::error::{ConnectionKind, Error, Result};
 
@@ -151,6 +152,8 @@ struct State {
     handoff: bool,
     /// The writer task was asked to write what accumulated.
     scheduled: bool,
+    /// Requests in `buf` (for the batch counts).
+    unwritten: usize,
 }
 
 /// The connection's shared core.
@@ -162,6 +165,7 @@ pub(super) struct Core {
     /// Wakes the reader when the connection is closing.
     closed: Notify,
     db: i64,
+    stats: Arc<BatchStats>,
 }
 
 /// How a flush ended.
@@ -172,8 +176,9 @@ enum Flushed {
 }
 
 impl Core {
-    pub(super) fn new(stream: Stream, db: i64) -> Core {
+    pub(super) fn new(stream: Stream, db: i64, stats: Arc<BatchStats>) -> Core {
         Core {
+            stats,
             stream,
             state: Mutex::new(State::default()),
             kick: Notify::new(),
@@ -205,6 +210,7 @@ impl Core {
             let idle = st.queue.is_empty();
             encode(&mut st.buf);
             st.queue.push_back(expect);
+            st.unwritten += 1;
             if st.writing {
                 return Ok(());
             }
@@ -235,6 +241,7 @@ impl Core {
                     return Flushed::Done;
                 }
                 let spare = std::mem::take(&mut st.spare);
+                self.stats.wrote(std::mem::take(&mut st.unwritten));
                 std::mem::replace(&mut st.buf, spare)
             };
             let mut sent = 0;

@@ -34,6 +34,7 @@ use redis::aio::ConnectionLike;
 use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 use tokio::sync::oneshot;
 
+use crate::coalesce::BatchStats;
 use crate::config::ServerAddr;
 use crate::error::{Error, Result};
 
@@ -77,9 +78,13 @@ impl Wire {
     /// Connects to `addr` (TCP or unix socket) and runs the handshake: AUTH and SELECT as
     /// configured, and the client's name (`CLIENT SETINFO`, whose failure is ignored: older
     /// servers do not know it).
-    pub(crate) async fn connect(addr: &ServerAddr, login: &Login) -> Result<Wire> {
+    pub(crate) async fn connect(
+        addr: &ServerAddr,
+        login: &Login,
+        stats: Arc<BatchStats>,
+    ) -> Result<Wire> {
         let stream = Stream::connect(addr).await?;
-        let core = Arc::new(Core::new(stream, login.db));
+        let core = Arc::new(Core::new(stream, login.db, stats));
         io::start(&core);
         let wire = Wire {
             shared: Arc::new(Shared { core }),

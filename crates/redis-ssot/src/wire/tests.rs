@@ -9,6 +9,13 @@ use super::{Login, Wire};
 use crate::config::ServerAddr;
 
 async fn wire(server: &testkit::RedisServer) -> Wire {
+    wire_counting(server, Default::default()).await
+}
+
+async fn wire_counting(
+    server: &testkit::RedisServer,
+    stats: std::sync::Arc<crate::coalesce::BatchStats>,
+) -> Wire {
     let addr = match server.socket_path() {
         Some(path) => ServerAddr::Unix(path),
         None => ServerAddr::Tcp {
@@ -16,7 +23,9 @@ async fn wire(server: &testkit::RedisServer) -> Wire {
             port: server.port().unwrap(),
         },
     };
-    Wire::connect(&addr, &Login::default()).await.unwrap()
+    Wire::connect(&addr, &Login::default(), stats)
+        .await
+        .unwrap()
 }
 
 async fn get(w: &Wire, key: &str) -> Value {
@@ -29,7 +38,8 @@ async fn concurrent_callers_each_get_their_own_reply_over_tcp_and_unix() {
         let server =
             testkit::RedisServer::start_with(testkit::ServerOptions::new().unix_socket(unix))
                 .unwrap();
-        let w = wire(&server).await;
+        let stats = std::sync::Arc::new(crate::coalesce::BatchStats::default());
+        let w = wire_counting(&server, stats.clone()).await;
         let tasks: Vec<_> = (0..64)
             .map(|t| {
                 let w = w.clone();
@@ -47,6 +57,12 @@ async fn concurrent_callers_each_get_their_own_reply_over_tcp_and_unix() {
         for t in tasks {
             t.await.unwrap();
         }
+        // 25,600 commands from 64 concurrent callers: many writes carried several.
+        let (batches, commands) = stats.counts();
+        assert!(
+            batches > 0 && commands > 2 * batches,
+            "{batches} {commands}"
+        );
     }
 }
 
@@ -160,7 +176,7 @@ async fn the_handshake_authenticates_selects_and_reports_refusals() {
         password: Some("pw-123".into()),
         db: 3,
     };
-    let w = Wire::connect(&addr, &ok).await.unwrap();
+    let w = Wire::connect(&addr, &ok, Default::default()).await.unwrap();
     w.send(cmd("SET").arg("in3").arg("y")).await.unwrap();
     assert_eq!(
         server.cli(&["-n", "3", "GET", "in3"]).unwrap(),
@@ -171,7 +187,9 @@ async fn the_handshake_authenticates_selects_and_reports_refusals() {
         password: Some("nope".into()),
         ..ok.clone()
     };
-    let err = Wire::connect(&addr, &wrong).await.unwrap_err();
+    let err = Wire::connect(&addr, &wrong, Default::default())
+        .await
+        .unwrap_err();
     assert_eq!(
         err.connection_kind(),
         Some(crate::ConnectionKind::Auth),
