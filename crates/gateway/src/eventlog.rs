@@ -117,17 +117,6 @@ pub struct ReplayCheck {
     pub lost: bool,
 }
 
-/// One of a user's threads.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ThreadSummary {
-    /// The thread id.
-    pub id: String,
-    /// The first message, shortened.
-    pub title: String,
-    /// Unix ms of the last event.
-    pub updated_ms: u64,
-}
-
 /// The event log of all users, on the one manager.
 #[derive(Clone)]
 pub struct EventLog {
@@ -167,13 +156,8 @@ impl EventLog {
             return Ok(Vec::new());
         };
         let user = &UserId::new(&event.user_id)?;
-        let title: String = event
-            .text
-            .as_deref()
-            .unwrap_or(&event.thread_id)
-            .chars()
-            .take(60)
-            .collect();
+        let title =
+            crate::ids::Title::derive(event.text.as_deref().unwrap_or_default(), &event.thread_id);
         let mut inv = APPEND_SCRIPT.prepare_invoke();
         inv.key(keys::user_log(user))
             .key(keys::thread_log(user, &event.thread_id))
@@ -253,55 +237,6 @@ impl EventLog {
             .collect()
     }
 
-    /// Up to `count` events of one thread after `after`.
-    pub async fn thread_events(
-        &self,
-        user: &UserId,
-        thread: &str,
-        after: Option<EventId>,
-        count: usize,
-    ) -> Result<Vec<Event>, Error> {
-        let start = after.map_or_else(|| "-".to_string(), |id| format!("({id}"));
-        let entries = self
-            .manager
-            .xrange(&keys::thread_log(user, thread), &start, "+", count)
-            .await?;
-        decode_all(entries)
-    }
-
-    /// The last `count` events of one thread, oldest first.
-    pub async fn thread_tail(
-        &self,
-        user: &UserId,
-        thread: &str,
-        count: usize,
-    ) -> Result<Vec<Event>, Error> {
-        let mut entries = self
-            .manager
-            .xrevrange(&keys::thread_log(user, thread), "+", "-", count)
-            .await?;
-        entries.reverse();
-        decode_all(entries)
-    }
-
-    /// The command [`EventLog::thread_tail`] sends, for a caller that pipelines it with
-    /// other commands; decode its reply with [`EventLog::tail_events`].
-    pub fn thread_tail_cmd(user: &UserId, thread: &str, count: usize) -> redis_ssot::redis::Cmd {
-        let mut cmd = redis_ssot::redis::cmd("XREVRANGE");
-        cmd.arg(keys::thread_log(user, thread))
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(count);
-        cmd
-    }
-
-    /// The events of a [`EventLog::thread_tail_cmd`] reply, oldest first.
-    pub fn tail_events(mut entries: Vec<StreamEntry>) -> Result<Vec<Event>, Error> {
-        entries.reverse();
-        decode_all(entries)
-    }
-
     /// The id of the newest event in the user's log.
     pub async fn head(&self, user: &UserId) -> Result<Option<EventId>, Error> {
         let last = self
@@ -349,66 +284,10 @@ impl EventLog {
         }
         Ok(ReplayCheck { epoch, lost })
     }
-
-    /// The user's threads, most recently active first.
-    pub async fn threads(&self, user: &UserId) -> Result<Vec<ThreadSummary>, Error> {
-        let mut cmd = redis_ssot::redis::cmd("ZRANGE");
-        cmd.arg(keys::threads(user))
-            .arg(0)
-            .arg(199)
-            .arg("REV")
-            .arg("WITHSCORES");
-        let ids: Vec<(String, f64)> = self.manager.cmd(&cmd).await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let titles: std::collections::HashMap<String, String> =
-            self.manager.hgetall(&keys::titles(user)).await?;
-        Ok(ids
-            .into_iter()
-            .map(|(id, score)| ThreadSummary {
-                title: titles.get(&id).cloned().unwrap_or_else(|| id.clone()),
-                updated_ms: score as u64,
-                id,
-            })
-            .collect())
-    }
-
-    /// Whether the user has a thread with this id. Threads are namespaced by user, so another
-    /// user's thread id is simply not found.
-    pub async fn thread_exists(&self, user: &UserId, thread: &str) -> Result<bool, Error> {
-        Ok(self
-            .manager
-            .zscore(&keys::threads(user), thread)
-            .await?
-            .is_some())
-    }
-
-    /// Registers an empty thread (so it is listed before its first message).
-    pub async fn create_thread(
-        &self,
-        user: &UserId,
-        thread: &str,
-        title: &str,
-    ) -> Result<(), Error> {
-        let mut pipe = redis_ssot::redis::pipe();
-        pipe.atomic()
-            .cmd("ZADD")
-            .arg(keys::threads(user))
-            .arg("NX")
-            .arg(crate::events::now_ms())
-            .arg(thread)
-            .ignore()
-            .cmd("HSETNX")
-            .arg(keys::titles(user))
-            .arg(thread)
-            .arg(title)
-            .ignore();
-        self.manager.pipeline::<()>(&pipe).await
-    }
 }
 
-fn decode_all(entries: Vec<StreamEntry>) -> Result<Vec<Event>, Error> {
+/// Decodes stream entries into events, setting each `event_id` from its entry id.
+pub(crate) fn decode_all(entries: Vec<StreamEntry>) -> Result<Vec<Event>, Error> {
     entries
         .into_iter()
         .map(|(id, fields)| {

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use gateway::client::{HttpResponse, request};
+use loadgen::{HttpResponse, request};
 use serde_json::{Value, json};
 use testkit::RedisServer;
 

@@ -40,6 +40,8 @@ pub struct RunRequest {
     /// The thread's earlier user messages if already read (see [`user_messages`]); `None`:
     /// the run reads them itself, retrying through an outage.
     pub history: Option<Vec<String>>,
+    /// The run's place among the user's runs in flight, given back when it ends.
+    pub lease: Option<redis_ssot::stores::Lease>,
 }
 
 /// Where the run reports problems only its own socket should see (never stored).
@@ -80,11 +82,20 @@ pub fn spawn(app: AppState, mut req: RunRequest, control: ControlSender) -> Stri
         let outcome = execute(&app, &req, history, &mut writer).await;
         let ok = outcome.is_ok();
         crate::metrics::count_run(ok);
-        match std::mem::replace(&mut writer.record, Record::Failed) {
-            Record::NotYet => app.run_states().finished(&req.uid, &run, ok).await,
-            Record::Saved(state) => app.run_states().finish(&req.uid, &run, state, ok).await,
-            Record::Failed => {}
-        }
+        // The outcome's save and the lease's release go out together (one round trip).
+        let record = async {
+            match std::mem::replace(&mut writer.record, Record::Failed) {
+                Record::NotYet => app.run_states().finished(&req.uid, &run, ok).await,
+                Record::Saved(state) => app.run_states().finish(&req.uid, &run, state, ok).await,
+                Record::Failed => {}
+            }
+        };
+        let release = async {
+            if let Some(lease) = &req.lease {
+                app.access().release_run(lease).await;
+            }
+        };
+        tokio::join!(record, release);
         if let Err(message) = outcome {
             tracing::warn!(run_id = %run.run_id, %message, "run failed");
             let _ = writer
@@ -233,12 +244,12 @@ enum Record {
 impl Writer {
     async fn history(&mut self, uid: &UserId) -> Result<Vec<String>, String> {
         let (user, thread) = (uid.clone(), self.run.thread_id.clone());
-        let log = self.app.log().clone();
+        let threads = self.app.threads().clone();
         let events = self
             .retry(|| {
-                let log = log.clone();
+                let threads = threads.clone();
                 let (user, thread) = (user.clone(), thread.clone());
-                async move { log.thread_tail(&user, &thread, HISTORY).await }
+                async move { threads.tail(&user, &thread, HISTORY).await }
             })
             .await?;
         Ok(user_messages(events))

@@ -28,6 +28,7 @@ impl Authenticator for DemoAuthenticator {
             Ok(Identity {
                 user,
                 credential_id: None,
+                expires_at_ms: None,
             })
         })
     }

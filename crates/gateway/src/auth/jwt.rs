@@ -113,6 +113,7 @@ impl JwtAuthenticator {
                     .jti
                     .unwrap_or_else(|| crate::token::fingerprint(token)),
             ),
+            expires_at_ms: Some(claims.exp.saturating_mul(1000)),
         })
     }
 }

@@ -9,14 +9,12 @@
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use futures_util::SinkExt;
-use redis_ssot::{ConnState, Error, StreamEntry, UserId};
+use redis_ssot::{ConnState, Error, UserId};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::Resume;
 use super::frames::{self, ClientFrame};
-use crate::agent::runner::{self, RunRequest};
-use crate::eventlog::EventLog;
+use super::{Resume, message};
 use crate::events::{ErrorCode, error_event};
 use crate::extract::Authed;
 use crate::hub::SocketGuard;
@@ -131,11 +129,23 @@ async fn run_loop(
     control_rx: &mut mpsc::Receiver<Value>,
 ) -> Result<(), Gone> {
     conn.deliver().await?;
+    // The session ends at its expiry (never later than the JWT it came from), and so does
+    // the socket: it does not wait for the next message to find out.
+    let left = conn
+        .who
+        .session
+        .expires_at_ms
+        .saturating_sub(crate::events::now_ms());
+    let expiry = tokio::time::sleep(std::time::Duration::from_millis(left));
+    tokio::pin!(expiry);
     loop {
         tokio::select! {
             biased;
             _ = closed.changed() => {
                 return conn.close(close_code::POLICY, "logged out").await;
+            }
+            () = &mut expiry => {
+                return conn.close(close_code::POLICY, "session expired").await;
             }
             msg = conn.socket.recv() => match msg {
                 Some(Ok(Message::Text(t))) => conn.on_text(t.as_str()).await?,
@@ -350,50 +360,34 @@ impl Conn {
 
     async fn on_text(&mut self, text: &str) -> Result<(), Gone> {
         match frames::parse(text, self.app.config().max_frame_bytes) {
-            Err(error) => self.send(&error).await,
+            Err(error) => {
+                crate::metrics::count_message("invalid");
+                self.send(&error.to_value()).await
+            }
             Ok(ClientFrame::Ping) => self.send(&json!({"type": "pong"})).await,
             Ok(ClientFrame::UserMessage {
                 thread_id,
                 text,
                 client_ref,
             }) => {
-                // The thread's history (what the agent is shown) is read in the same
-                // pipeline as the session check: one request through the manager before the
-                // run instead of three.
-                let tail =
-                    EventLog::thread_tail_cmd(self.user(), thread_id.as_str(), runner::HISTORY);
-                let checked = self
-                    .app
-                    .access()
-                    .still_valid_with::<Vec<StreamEntry>>(&self.who.token, &self.who.session, tail)
-                    .await;
-                let history = match checked {
-                    Ok((true, entries)) => EventLog::tail_events(entries),
-                    Ok((false, _)) => return self.close(close_code::POLICY, "session ended").await,
-                    Err(e) => return self.send(&unavailable_now(&e)).await,
-                };
-                let req = RunRequest {
-                    uid: self.user().clone(),
-                    user_id: self.who.session.user.clone(),
-                    thread_id: thread_id.to_string(),
+                // Boxed: the checks' futures are large and a socket is idle most of its
+                // life; unboxed they would sit in every socket's task all the time.
+                let answer = Box::pin(message::handle(
+                    &self.app,
+                    &self.who,
+                    &self.control,
+                    thread_id,
                     text,
-                    history: history.ok().map(runner::user_messages),
-                };
-                let run_id = runner::spawn(self.app.clone(), req, self.control.clone());
-                self.send(&json!({
-                    "type": "accepted", "run_id": run_id, "thread_id": thread_id,
-                    "client_ref": client_ref,
-                }))
-                .await
+                    client_ref,
+                ))
+                .await;
+                match answer {
+                    message::Answer::Send(v) => self.send(&v).await,
+                    message::Answer::SessionEnded => {
+                        self.close(close_code::POLICY, "session ended").await
+                    }
+                }
             }
         }
     }
-}
-
-fn unavailable_now(e: &Error) -> Value {
-    error_event(
-        ErrorCode::RedisUnavailable,
-        format!("redis is unavailable ({e}); message not accepted, send it again later"),
-        None,
-    )
 }
