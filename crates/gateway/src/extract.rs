@@ -44,6 +44,16 @@ impl<T: FromFields, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !json {
             return Err(ApiError::not_json());
         }
+        // Refused by its declared length before a byte of it is read: a client that waits
+        // for `100 Continue` then never sends it, and no answer is lost to a reset.
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+            return Err(ApiError::too_large(BODY_LIMIT));
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(BODY_LIMIT),
@@ -145,7 +155,7 @@ impl FromRequestParts<AppState> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(parts).ok_or_else(|| {
-            ApiError::unauthorized("missing token: send `Authorization: Bearer <token>`")
+            ApiError::unauthorized("missing token: send Authorization: Bearer <token>")
         })?;
         let refused = || ApiError::unauthorized("unknown, expired or revoked token");
         let token = SessionToken::parse(&token).map_err(|_| refused())?;
@@ -184,7 +194,7 @@ impl FromRequestParts<AppState> for Admin {
             Ok(Admin)
         } else {
             Err(ApiError::unauthorized(
-                "admin token required: send `Authorization: Bearer <admin token>`",
+                "admin token required: send Authorization: Bearer <admin token>",
             ))
         }
     }

@@ -15,6 +15,12 @@ use crate::events::Event;
 use crate::ids::EventId;
 use crate::keys;
 
+/// What a request about a thread the user does not have is told, over HTTP (404) and over
+/// the socket (`not_found`) alike.
+pub fn no_such_thread(id: &str) -> String {
+    format!("you have no thread {id}; create it with POST /api/threads")
+}
+
 /// One of a user's threads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ThreadSummary {

@@ -161,33 +161,90 @@ impl HttpClient {
                 .request(request)
                 .await
                 .map_err(|e| ClientError::Io(innermost(&e)))?;
-            let status = resp.status().as_u16();
-            let headers = resp
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            let body = resp
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| ClientError::Io(innermost(&e)))?
-                .to_bytes();
-            Ok(HttpResponse {
-                status,
-                headers,
-                body: String::from_utf8_lossy(&body).into_owned(),
-            })
+            read_answer(resp).await
         };
         tokio::time::timeout(TIMEOUT, fut)
             .await
             .map_err(|_| ClientError::Timeout)?
     }
+}
+
+impl HttpClient {
+    /// Sends `req`'s head with `Content-Length: declared_len` and `Expect: 100-continue`, and
+    /// reads the answer without sending any of the body: what curl does for a large body.
+    /// A server that refuses by the head (413 for the length, 415 for the type) answers
+    /// without reading anything, so the answer cannot be lost to a reset, as it can be when
+    /// a client pushes megabytes at a server that has already answered and closed.
+    pub async fn send_head_only(
+        &self,
+        req: RawRequest,
+        declared_len: u64,
+    ) -> Result<HttpResponse, ClientError> {
+        use hyper::body::Frame;
+        let fut = async {
+            let stream = tokio::net::TcpStream::connect(&self.addr)
+                .await
+                .map_err(|e| ClientError::Io(e.to_string()))?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .map_err(|e| ClientError::Io(innermost(&e)))?;
+            let driver = tokio::spawn(conn);
+            let never = futures_util::stream::pending::<Result<Frame<Bytes>, std::io::Error>>();
+            let mut builder = hyper::Request::builder()
+                .method(req.method.as_str())
+                .uri(req.path.as_str())
+                .header("host", self.addr.as_str())
+                .header("content-length", declared_len)
+                .header("expect", "100-continue");
+            for (k, v) in &req.headers {
+                builder = builder.header(k.as_str(), v.as_str());
+            }
+            let request = builder
+                .body(http_body_util::StreamBody::new(never))
+                .map_err(|e| ClientError::Request(e.to_string()))?;
+            let resp = sender
+                .send_request(request)
+                .await
+                .map_err(|e| ClientError::Io(innermost(&e)))?;
+            let answer = read_answer(resp).await;
+            driver.abort();
+            answer
+        };
+        tokio::time::timeout(TIMEOUT, fut)
+            .await
+            .map_err(|_| ClientError::Timeout)?
+    }
+}
+
+/// Status, headers and the whole body of an answer.
+async fn read_answer<B>(resp: hyper::Response<B>) -> Result<HttpResponse, ClientError>
+where
+    B: hyper::body::Body,
+    B::Error: std::error::Error + 'static,
+{
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| ClientError::Io(innermost(&e)))?
+        .to_bytes();
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 /// One request to `addr` on a fresh client: for callers that send a single request.

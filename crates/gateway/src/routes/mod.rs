@@ -51,11 +51,16 @@ pub fn router(state: AppState) -> Router {
             .route("/api/admin/reconnect", post(admin::reconnect))
             .route("/api/admin/breaker/reset", post(admin::reset_breaker));
     }
-    r.fallback(no_route)
+    let routes = r
+        .fallback(no_route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(count_requests))
-        .with_state(state)
+        .with_state(state);
+    // Outside the routes, not per route as `Router::layer` would put it: the framework's
+    // 405 gets its `Allow` header only once it leaves the route.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn(json_errors))
 }
 
 /// Any path that is not a route.

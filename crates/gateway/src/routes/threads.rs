@@ -117,7 +117,9 @@ pub async fn events(
         app.log().epoch(user)
     );
     if !exists? {
-        return Err(ApiError::not_found(format!("you have no thread {id}")));
+        return Err(ApiError::not_found(crate::history::no_such_thread(
+            id.as_str(),
+        )));
     }
     let Page {
         events,

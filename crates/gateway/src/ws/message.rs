@@ -7,6 +7,8 @@
 //! second and runs in flight), and the thread's history for the agent. A refused message is
 //! answered with an `error` event carrying its `client_ref` (and `retry_after` when it is a
 //! limit); nothing of it is stored, the socket stays open, and the client still has the text.
+//! A message refused for another reason (an unknown thread) still counts towards the rate,
+//! since its admission ran together with the other checks; its lease is given back at once.
 
 use redis_ssot::stores::{Admission, Refusal};
 use serde_json::{Value, json};
@@ -56,7 +58,7 @@ pub(super) async fn handle(
         (_, Ok(false), _) => {
             let mut event = ErrorEvent::new(
                 ErrorCode::NotFound,
-                format!("you have no thread {thread_id}; create it with POST /api/threads"),
+                crate::history::no_such_thread(thread_id.as_str()),
             );
             event.field = Some("thread_id");
             Some(("unknown_thread", event))

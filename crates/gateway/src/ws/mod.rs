@@ -61,11 +61,6 @@ pub async fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, crate::error::ApiError> {
     let q = QueryParams::read(&uri, &["token", "last_event_id", "epoch"])?;
-    let ws = ws.map_err(|_| {
-        ApiError::bad_request(
-            "/ws is a WebSocket: open it with a WebSocket client (the request asked for no upgrade to websocket)",
-        )
-    })?;
     let last_event_id = match q.get("last_event_id") {
         None => None,
         Some(raw) => Some(EventId::parse(raw).ok_or_else(|| {
@@ -79,6 +74,12 @@ pub async fn upgrade(
         last_event_id,
         epoch: q.get("epoch").map(str::to_string),
     };
+    let ws = ws.map_err(|_| {
+        ApiError::bad_request(
+            "/ws is a WebSocket: open it with a WebSocket client (the request asked for no upgrade to websocket)",
+        )
+    })?;
+
     // Generous transport limit; the protocol limit (`max_frame_bytes`) is enforced per frame
     // with an error event, so an oversized frame does not kill the socket.
     let transport_limit = app.config().max_frame_bytes.saturating_mul(16).max(1 << 20);
