@@ -209,8 +209,9 @@ impl RunStates {
 
     /// Records how a run that was never saved as running ended (it finished before its
     /// events were first appended): one save instead of "running" and then the outcome.
-    pub async fn finished(&self, uid: &UserId, run: &RunRef, ok: bool) {
-        self.save_new(uid, run, outcome(ok)).await;
+    /// Returns the saved state, for a correction with [`RunStates::finish`].
+    pub async fn finished(&self, uid: &UserId, run: &RunRef, ok: bool) -> Option<AgentState> {
+        self.save_new(uid, run, outcome(ok)).await
     }
 
     async fn save_new(&self, uid: &UserId, run: &RunRef, status: RunStatus) -> Option<AgentState> {

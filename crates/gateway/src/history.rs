@@ -186,18 +186,18 @@ impl Threads {
         }
     }
 
-    /// The last `count` events of one thread, oldest first (what the agent is shown).
-    pub async fn tail(
+    /// The texts of the user's last `count` messages in `thread`, oldest first: what the
+    /// agent is shown as history. One `LRANGE` of a list the append script keeps, instead
+    /// of reading (and decoding) the thread's last events to pick the user's out of them.
+    pub async fn said(
         &self,
         user: &UserId,
         thread: &str,
         count: usize,
-    ) -> Result<Vec<Event>, Error> {
-        let mut entries = self
-            .manager
-            .xrevrange(&keys::thread_log(user, thread), "+", "-", count)
-            .await?;
-        entries.reverse();
-        decode_all(entries)
+    ) -> Result<Vec<String>, Error> {
+        let start = -i64::try_from(count).unwrap_or(i64::MAX);
+        self.manager
+            .lrange(&keys::said(user, thread), start, -1)
+            .await
     }
 }

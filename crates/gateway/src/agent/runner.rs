@@ -37,8 +37,8 @@ pub struct RunRequest {
     pub thread_id: String,
     /// The user's text.
     pub text: String,
-    /// The thread's earlier user messages if already read (see [`user_messages`]); `None`:
-    /// the run reads them itself, retrying through an outage.
+    /// The thread's earlier user messages if already read; `None`: the run reads them
+    /// itself, retrying through an outage.
     pub history: Option<Vec<String>>,
     /// The run's place among the user's runs in flight, given back when it ends.
     pub lease: Option<redis_ssot::stores::Lease>,
@@ -47,18 +47,8 @@ pub struct RunRequest {
 /// Where the run reports problems only its own socket should see (never stored).
 pub type ControlSender = mpsc::Sender<Value>;
 
-/// How many of the thread's latest events are read for the agent's history.
-pub const HISTORY: usize = 50;
-
-/// The texts of the user messages among `events` (a thread's tail, oldest first): what the
-/// agent is shown as history.
-pub fn user_messages(events: Vec<Event>) -> Vec<String> {
-    events
-        .into_iter()
-        .filter(|e| e.kind == EventKind::UserMessage)
-        .filter_map(|e| e.text)
-        .collect()
-}
+/// How many of the user's latest messages in the thread the agent is shown as history.
+pub const HISTORY: usize = 20;
 
 /// Starts a run in the background and returns its id at once.
 pub fn spawn(app: AppState, mut req: RunRequest, control: ControlSender) -> String {
@@ -77,21 +67,30 @@ pub fn spawn(app: AppState, mut req: RunRequest, control: ControlSender) -> Stri
             seq: 0,
             told_unavailable: false,
             record: Record::NotYet,
+            released: false,
         };
         let history = req.history.take();
         let outcome = execute(&app, &req, history, &mut writer).await;
         let ok = outcome.is_ok();
         crate::metrics::count_run(ok);
-        // The outcome's save and the lease's release go out together (one round trip).
+        // The outcome's save and the lease's release go out together (one round trip); a
+        // run that finished on its first poll sent both with its append already.
         let record = async {
             match std::mem::replace(&mut writer.record, Record::Failed) {
-                Record::NotYet => app.run_states().finished(&req.uid, &run, ok).await,
+                Record::NotYet => {
+                    app.run_states().finished(&req.uid, &run, ok).await;
+                }
                 Record::Saved(state) => app.run_states().finish(&req.uid, &run, state, ok).await,
-                Record::Failed => {}
+                Record::Ended(state, saved_ok) if saved_ok != ok => {
+                    app.run_states().finish(&req.uid, &run, state, ok).await
+                }
+                Record::Ended(..) | Record::Failed => {}
             }
         };
         let release = async {
-            if let Some(lease) = &req.lease {
+            if let Some(lease) = &req.lease
+                && !writer.released
+            {
                 app.access().release_run(lease).await;
             }
         };
@@ -144,7 +143,22 @@ async fn execute(
             ready.push(step_event(&w.run, step));
         }
         ready.push(final_event(&w.run, result));
-        return w.append_all(ready).await;
+        // Everything about the run is known now: its one append, the save of its outcome
+        // and the lease's release go out together, one round trip for all three.
+        let (run, lease) = (w.run.clone(), req.lease.clone());
+        let save = app.run_states().finished(&req.uid, &run, true);
+        let release = async {
+            if let Some(lease) = &lease {
+                app.access().release_run(lease).await;
+            }
+        };
+        let (appended, saved, ()) = tokio::join!(w.append_all(ready), save, release);
+        w.released = true;
+        w.record = match saved {
+            Some(state) => Record::Ended(state, true),
+            None => Record::Failed,
+        };
+        return appended;
     }
     let mut work = tokio::spawn(agent);
     while let Ok(step) = rx.try_recv() {
@@ -229,6 +243,8 @@ struct Writer {
     told_unavailable: bool,
     /// What the run state store holds for the run so far.
     record: Record,
+    /// The run's lease was given back already.
+    released: bool,
 }
 
 /// The run's state in `AgentStateStore`, for recording how it ended.
@@ -237,6 +253,9 @@ enum Record {
     NotYet,
     /// Saved as running; the outcome is saved over it (compare-and-set on its version).
     Saved(AgentState),
+    /// The outcome was saved together with the run's only append, before knowing whether
+    /// the append succeeded (`true`: saved as completed); corrected if it did not.
+    Ended(AgentState, bool),
     /// The "running" save failed; the outcome is not recorded either (best effort).
     Failed,
 }
@@ -249,10 +268,10 @@ impl Writer {
             .retry(|| {
                 let threads = threads.clone();
                 let (user, thread) = (user.clone(), thread.clone());
-                async move { threads.tail(&user, &thread, HISTORY).await }
+                async move { threads.said(&user, &thread, HISTORY).await }
             })
             .await?;
-        Ok(user_messages(events))
+        Ok(events)
     }
 
     /// Appends `events` (the next ones of the run, in order) with one call.

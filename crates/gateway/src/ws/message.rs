@@ -42,7 +42,7 @@ pub(super) async fn handle(
         app.threads().exists(user, thread_id.as_str()),
         app.access().admit_run(user),
         app.threads()
-            .tail(user, thread_id.as_str(), runner::HISTORY)
+            .said(user, thread_id.as_str(), runner::HISTORY)
     );
     let refusal = match (&live, &exists, &admission) {
         (Ok(false), _, _) => None,
@@ -119,7 +119,7 @@ pub(super) async fn handle(
         user_id: who.session.user.clone(),
         thread_id: thread_id.to_string(),
         text,
-        history: history.ok().map(runner::user_messages),
+        history: history.ok(),
         lease,
     };
     let run_id = runner::spawn(app.clone(), req, control.clone());
