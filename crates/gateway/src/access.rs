@@ -35,15 +35,9 @@ pub struct Session {
     pub fingerprint: String,
     /// Expiry, Unix ms (never later than the expiry of the JWT it came from).
     pub expires_at_ms: u64,
-    /// What the store holds, for [`Access::still_live`].
-    stored: redis_ssot::Session,
-}
-
-impl Session {
-    /// The credential the session came from (a JWT's `jti`), if any.
-    pub fn credential(&self) -> Option<&str> {
-        self.stored.credential.as_deref()
-    }
+    /// The credential the session came from (a JWT's `jti`), if any: re-checked against the
+    /// blacklist by [`Access::still_live`].
+    pub credential: Option<String>,
 }
 
 /// Sessions, blacklist and login limits.
@@ -150,7 +144,7 @@ impl Access {
     /// expired, and neither the token nor its credential revoked (one pipeline).
     pub async fn still_live(&self, token: &SessionToken, session: &Session) -> Result<bool, Error> {
         self.sessions
-            .still_live(token, &session.stored, &self.blacklist)
+            .still_live(token, session.credential.as_deref(), &self.blacklist)
             .await
     }
 
@@ -159,12 +153,17 @@ impl Access {
         self.blacklist.is_revoked(credential).await
     }
 
-    /// Blacklists the token for the rest of its life, then deletes the session.
-    pub async fn end_session(&self, token: &SessionToken, session: &Session) -> Result<(), Error> {
-        self.sessions
-            .end(token, &session.stored, &self.blacklist)
-            .await
-            .map(|_| ())
+    /// Blacklists the token for the rest of its life, then deletes the session (read back
+    /// first: the store's `end` needs what it holds).
+    pub async fn end_session(&self, token: &SessionToken) -> Result<(), Error> {
+        match self.sessions.check(token, &self.blacklist).await? {
+            Some(stored) => self
+                .sessions
+                .end(token, &stored, &self.blacklist)
+                .await
+                .map(|_| ()),
+            None => Ok(()),
+        }
     }
 
     /// The blacklist, for operators and tests that revoke credentials directly.
@@ -179,11 +178,11 @@ fn to_session(s: redis_ssot::Session) -> Session {
         str::to_string,
     );
     Session {
-        fingerprint: s.id.clone(),
+        fingerprint: s.id,
         expires_at_ms: s.expires_at_ms,
-        uid: s.user.clone(),
+        uid: s.user,
+        credential: s.credential,
         user,
-        stored: s,
     }
 }
 

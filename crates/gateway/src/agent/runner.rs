@@ -17,7 +17,6 @@
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use redis_ssot::{AgentState, UserId};
@@ -45,7 +44,7 @@ pub struct RunRequest {
 }
 
 /// Where the run reports problems only its own socket should see (never stored).
-pub type ControlSender = mpsc::Sender<Value>;
+pub use crate::hub::ControlSender;
 
 /// How many of the user's latest messages in the thread the agent is shown as history.
 pub const HISTORY: usize = 20;

@@ -48,7 +48,7 @@ pub async fn login(
 
 /// `POST /api/logout`.
 pub async fn logout(State(app): State<AppState>, who: Authed) -> Result<Json<Value>, ApiError> {
-    app.access().end_session(&who.token, &who.session).await?;
+    app.access().end_session(&who.token).await?;
     let closed = app
         .hub()
         .close_session(who.session.uid.encoded(), &who.session.fingerprint);
