@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
     let mut r = Router::new()
         .route("/", get(page::index))
         .route("/app.js", get(page::script))
+        .route("/status.js", get(page::status_script))
         .route("/app.css", get(page::style))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -76,8 +76,9 @@ pub(super) async fn handle(
                 Refusal::Rate => (
                     "rate_limited",
                     format!(
-                        "you are sending more than {} messages per second; send this one again in {:.1} s",
+                        "you are sending more than {} message{} per second; send this one again in {:.1} s",
                         limit.per_second,
+                        if limit.per_second == 1 { "" } else { "s" },
                         retry_after.as_secs_f64()
                     ),
                 ),

@@ -2,6 +2,8 @@
 //! loopback ports, real WebSocket clients.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
