@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use common::*;
 use futures_util::SinkExt;
-use gateway::agent::{Agent, AgentInput, BoxFuture, StepSender};
 use serde_json::{Value, json};
 use testkit::RedisServer;
 use tokio::sync::Semaphore;
@@ -99,23 +98,6 @@ async fn a_burst_of_300_messages_runs_five_and_refuses_the_rest_with_retry_after
         .unwrap()
         .json();
     assert_eq!(page["events"].as_array().unwrap().len(), 6 * RUN.len());
-}
-
-/// An agent that works until the test lets it finish, one permit per run.
-struct Held(Arc<Semaphore>);
-
-impl Agent for Held {
-    fn name(&self) -> &str {
-        "held"
-    }
-
-    fn run(&self, input: AgentInput, _: StepSender) -> BoxFuture<'static, Result<String, String>> {
-        let gate = self.0.clone();
-        Box::pin(async move {
-            gate.acquire().await.map_err(|e| e.to_string())?.forget();
-            Ok(format!("done: {}", input.text))
-        })
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -85,8 +85,9 @@ pub(super) async fn handle(
                 Refusal::InFlight => (
                     "too_many_in_flight",
                     format!(
-                        "you already have {} runs in progress; send this one when one has finished",
-                        limit.in_flight
+                        "you already have {} run{} in progress; send this one when one has finished",
+                        limit.in_flight,
+                        if limit.in_flight == 1 { "" } else { "s" }
                     ),
                 ),
             };

@@ -7,6 +7,7 @@ pub mod browser;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use gateway::agent::{Agent, AgentInput, BoxFuture, StepSender};
 use gateway::{GatewayConfig, serve_on};
 use loadgen::{GatewayClient, WsStream};
 use redis_ssot::{Config, RedisManager};
@@ -192,4 +193,21 @@ pub async fn login_and_connect(gw: &Gateway, user: &str) -> (String, WsStream, V
         .expect("welcome");
     assert_eq!(welcome["type"], "welcome");
     (token, ws, welcome)
+}
+
+/// An agent that works until the test lets it finish, one permit per run.
+pub struct Held(pub std::sync::Arc<tokio::sync::Semaphore>);
+
+impl Agent for Held {
+    fn name(&self) -> &str {
+        "held"
+    }
+
+    fn run(&self, input: AgentInput, _: StepSender) -> BoxFuture<'static, Result<String, String>> {
+        let gate = self.0.clone();
+        Box::pin(async move {
+            gate.acquire().await.map_err(|e| e.to_string())?.forget();
+            Ok(format!("done: {}", input.text))
+        })
+    }
 }
