@@ -165,11 +165,23 @@ impl From<redis_ssot::Error> for ApiError {
     fn from(e: redis_ssot::Error) -> ApiError {
         match e {
             redis_ssot::Error::RateLimited { retry_after } => ApiError::rate_limited(retry_after),
-            redis_ssot::Error::CircuitOpen { retry_after } => {
-                ApiError::unavailable(e.to_string(), retry_after)
-            }
+            // Plain words for the client (the error's own text can name the server and
+            // prints durations the Rust way); the detail goes to the log.
+            redis_ssot::Error::CircuitOpen { retry_after } => ApiError::unavailable(
+                format!(
+                    "Redis is not answering (the circuit breaker is open); try again in {} s",
+                    retry_secs(retry_after)
+                ),
+                retry_after,
+            ),
             redis_ssot::Error::NotFound(what) => ApiError::not_found(what),
-            e if e.is_unavailable() => ApiError::unavailable(e.to_string(), Duration::from_secs(1)),
+            e if e.is_unavailable() => {
+                tracing::debug!(error = %e, "answered 503");
+                ApiError::unavailable(
+                    "Redis cannot serve right now; try again in a moment",
+                    Duration::from_secs(1),
+                )
+            }
             e => ApiError::internal(e),
         }
     }

@@ -302,9 +302,9 @@ impl Writer {
                 Err(e) if e.is_unavailable() && Instant::now() < deadline => {
                     if !self.told_unavailable {
                         self.told_unavailable = true;
-                        let msg = format!(
-                            "redis is unavailable ({e}); the run will continue when it is back"
-                        );
+                        tracing::debug!(run_id = %self.run.run_id, error = %e, "run waits for redis");
+                        let msg =
+                            "Redis cannot serve right now; the run will continue when it is back";
                         let _ = self
                             .control
                             .send(error_event(

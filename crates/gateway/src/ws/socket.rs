@@ -229,7 +229,8 @@ impl Conn {
             return Ok(());
         }
         self.told_unavailable = true;
-        let msg = format!("redis is unavailable ({e}); events will follow when it is back");
+        tracing::debug!(error = %e, "socket waits for redis");
+        let msg = "Redis cannot serve right now; events will follow when it is back";
         self.send(&error_event(ErrorCode::RedisUnavailable, msg, None))
             .await
     }
