@@ -33,6 +33,8 @@
 //! `redis-ssot bench gateway`) is crate `loadgen`, so that a user of this library does not
 //! inherit client dependencies.
 
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod admin;
 pub mod agent;

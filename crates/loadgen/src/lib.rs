@@ -18,6 +18,8 @@
 //!   and duplicated events, CPU per run, capacity).
 //! - [`procfs`]: readings from `/proc`: RSS, CPU time, children, the kernel's socket memory.
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod http;
 pub mod procfs;
