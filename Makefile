@@ -47,8 +47,10 @@ bench-stores: deps build
 bench-cluster: deps build
 	./scripts/bench-cluster.sh --clients 256
 
+## 10,000 sockets at ~500 runs/s (the targets), then the capacity sweep.
 bench-gateway: deps build
-	$(BIN) bench gateway --users 1000 --messages 10
+	$(BIN) bench gateway --sockets 10000 --rate 500 --messages 6
+	$(BIN) bench gateway --users 1000 --sweep 500,1000,2000,3000,4000,6000 --messages 10
 
 garden: build
 	$(BIN) garden scan .

@@ -107,6 +107,13 @@ pub struct BenchReport {
     /// as `ratio`, asked of the client's CPU time instead of the wall clock, so much less
     /// sensitive to what else the machine is doing.
     pub cpu_ratio: f64,
+    /// `redis-benchmark -P 16` against the same server in the same run (mean of its SET and
+    /// GET ops/s), when it could be measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipelined_limit: Option<f64>,
+    /// Why the pipelined limit was not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipelined_limit_missing: Option<String>,
     /// Commands the manager sent coalesced into pipelines, and the mean pipeline length
     /// (measured rounds only).
     pub coalesced_commands: u64,
@@ -291,6 +298,8 @@ async fn bench_kv(
     let round_ratios: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(m, r)| m / r).collect();
     let cpu_ratios: Vec<f64> = cpus[0].iter().zip(&cpus[1]).map(|(r, m)| r / m).collect();
     let after = manager.status();
+    let limit =
+        crate::bench_peer::pipelined_limit(&manager.config().topology, args.clients, args.ops);
     let batches = after.coalesced_batches - before.coalesced_batches;
     let coalesced_commands = after.coalesced_commands - before.coalesced_commands;
     manager.shutdown(Duration::from_secs(1)).await;
@@ -306,6 +315,8 @@ async fn bench_kv(
         raw: raw_r,
         coalesced_commands,
         mean_batch: coalesced_commands as f64 / batches.max(1) as f64,
+        pipelined_limit: limit.as_ref().ok().copied(),
+        pipelined_limit_missing: limit.err(),
         socket: "TCP_NODELAY off, keepalive off (redis-rs defaults), one multiplexed connection \
                  (per node on a cluster), both modes"
             .into(),
@@ -351,6 +362,15 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         "client CPU per op, raw/manager: {:.3} (median of per-round ratios)",
         r.cpu_ratio
     );
+    match (r.pipelined_limit, &r.pipelined_limit_missing) {
+        (Some(limit), _) => println!(
+            "server's pipelined limit (redis-benchmark -P 16, same run): {limit:.0} ops/s; manager at {:.1}% of it, raw at {:.1}%",
+            100.0 * r.manager.ops_per_sec / limit,
+            100.0 * r.raw.ops_per_sec / limit
+        ),
+        (None, Some(why)) => println!("server's pipelined limit: not measured ({why})"),
+        (None, None) => {}
+    }
     let total = (r.ops * r.rounds) as f64;
     println!(
         "manager coalescing: {:.1}% of commands went out in pipelines of {:.1} on average",

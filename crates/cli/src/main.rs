@@ -9,6 +9,7 @@
 mod admin;
 mod bench;
 mod bench_gateway;
+mod bench_peer;
 mod bench_workloads;
 mod embedded;
 mod garden;

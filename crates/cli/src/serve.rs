@@ -32,6 +32,12 @@ pub struct ServeArgs {
     /// come from one address).
     #[arg(long, default_value_t = 60)]
     pub login_limit_per_ip: u32,
+    /// Chat messages each user may send per second (each starts an agent run).
+    #[arg(long, default_value_t = 5)]
+    pub messages_per_second: u32,
+    /// Agent runs each user may have in progress at once.
+    #[arg(long, default_value_t = 3)]
+    pub runs_in_flight: u32,
     /// Verify HS256 JWTs with this secret instead of the demo username login.
     #[arg(long, env = "REDIS_SSOT_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -68,6 +74,8 @@ pub async fn run(args: ServeArgs) -> Result<i32, String> {
 
     let mut gw = GatewayConfig::new(args.listen);
     gw.login_limit.per_ip = args.login_limit_per_ip;
+    gw.message_limit.per_second = args.messages_per_second;
+    gw.message_limit.in_flight = args.runs_in_flight;
     gw.admin_token = admin_token;
     if let Some(secret) = args.jwt_secret.filter(|s| !s.is_empty()) {
         gw.auth = AuthMode::Jwt {

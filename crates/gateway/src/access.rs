@@ -1,12 +1,16 @@
 //! Sessions, revocation, login rate limits and run state: the gateway's use of the
 //! redis-ssot stores (`SessionStore`, `TokenBlacklist`, `RateLimiter`, `AgentStateStore`).
 //!
+//! "Is this session valid?" is the stores' question, asked in one place each way:
+//! [`Access::authenticate`] (a request or an upgrade: `SessionStore::check`) and
+//! [`Access::still_live`] (an open socket before each message: `SessionStore::still_live`).
 //! All of them fail closed: while Redis is unavailable a token is not "not revoked" and a
 //! login is not "not limited"; the caller answers 503 instead.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
+use redis_ssot::stores::{Admission, Lease, Limits, NewSession};
 use redis_ssot::{
     AgentState, AgentStateStore, Error, RateLimiter, RedisManager, RunStatus, SessionStore,
     SessionToken, TokenBlacklist, UserId,
@@ -20,41 +24,62 @@ use crate::events::{RunRef, now_ms};
 use crate::ids::Username;
 
 /// A live session, as the gateway uses it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     /// The user's key-space id.
     pub uid: UserId,
     /// The user name as the client sees it (`user_id` in events).
     pub user: String,
-    /// The session id (SHA-256 of the token): names the session in logs and in the logout
-    /// notification, and cannot be turned back into the token.
+    /// The session id (SHA-256 of the token): names the session in the socket registry and
+    /// in the logout notification, and cannot be turned back into the token.
     pub fingerprint: String,
-    /// The credential the session came from (a JWT's `jti`), re-checked against the
-    /// blacklist at every upgrade.
-    pub credential_id: Option<String>,
-    /// Expiry, Unix ms.
+    /// Expiry, Unix ms (never later than the expiry of the JWT it came from).
     pub expires_at_ms: u64,
+    /// The credential the session came from (a JWT's `jti`), if any: re-checked against the
+    /// blacklist by [`Access::still_live`].
+    pub credential: Option<String>,
 }
 
 /// Sessions, blacklist and login limits.
 #[derive(Clone)]
 pub struct Access {
-    manager: RedisManager,
     sessions: SessionStore,
     blacklist: TokenBlacklist,
     limiter: RateLimiter,
     limit: LoginLimit,
+    runs: Limits,
 }
 
 impl Access {
     /// Builds the stores on `manager`.
     pub fn new(manager: &RedisManager, config: &GatewayConfig) -> Access {
         Access {
-            manager: manager.clone(),
             sessions: SessionStore::new(manager.clone()).with_ttl(config.session_ttl),
             blacklist: TokenBlacklist::new(manager.clone()),
             limiter: RateLimiter::new(manager.clone()),
             limit: config.login_limit,
+            runs: Limits {
+                per_window: config.message_limit.per_second,
+                window: Duration::from_secs(1),
+                in_flight: Some(config.message_limit.in_flight),
+                lease: config.message_limit.lease,
+            },
+        }
+    }
+
+    /// Counts one message of `user` against the message limits: admitted with a lease to
+    /// give back when its run ends ([`Access::release_run`]), or refused.
+    pub async fn admit_run(&self, user: &UserId) -> Result<Admission, Error> {
+        self.limiter
+            .admit(&format!("chat:runs:{}", user.encoded()), &self.runs)
+            .await
+    }
+
+    /// Gives back a run's lease. Best effort: a lease that cannot be given back expires
+    /// after `MessageLimit::lease`; until then it counts as in flight (logged).
+    pub async fn release_run(&self, lease: &Lease) {
+        if let Err(e) = self.limiter.release(lease).await {
+            tracing::warn!(error = %e, "a run's lease was not given back; it expires by itself");
         }
     }
 
@@ -82,96 +107,45 @@ impl Access {
         Ok(())
     }
 
-    /// Creates a session for `identity`; returns the token (shown to the client once) and
-    /// the session.
-    pub async fn create_session(&self, identity: &Identity) -> Result<(String, Session), Error> {
+    /// Creates a session for `identity`, ending no later than the identity's credential
+    /// (a JWT's `exp`); returns the token (shown to the client once) and the session.
+    pub async fn create_session(
+        &self,
+        identity: &Identity,
+    ) -> Result<(SessionToken, Session), ApiError> {
         let uid = UserId::new(identity.user.as_str())?;
-        let data =
-            json!({ "user": identity.user.as_str(), "credential_id": identity.credential_id });
-        let (token, stored) = self.sessions.create(&uid, data).await?;
-        Ok((token.as_str().to_string(), to_session(stored)))
+        let expires_within = match identity.expires_at_ms {
+            None => None,
+            Some(exp) => match exp.checked_sub(now_ms()).filter(|left| *left > 0) {
+                Some(left) => Some(Duration::from_millis(left)),
+                None => return Err(ApiError::unauthorized("invalid token: expired")),
+            },
+        };
+        let new = NewSession {
+            data: json!({ "user": identity.user.as_str() }),
+            credential: identity.credential_id.clone(),
+            expires_within,
+        };
+        let (token, stored) = self.sessions.create_with(&uid, new).await?;
+        Ok((token, to_session(stored)))
     }
 
     /// The session of `token`, unless malformed, unknown, expired or revoked (the token or
     /// its credential).
-    pub async fn authenticate(&self, token: &str) -> Result<Option<Session>, Error> {
-        let Ok(parsed) = SessionToken::parse(token) else {
-            return Ok(None);
-        };
-        if self.blacklist.is_revoked(token).await? {
-            return Ok(None);
-        }
-        let Some(session) = self.sessions.get(&parsed).await?.map(to_session) else {
-            return Ok(None);
-        };
-        if let Some(cred) = &session.credential_id
-            && self.blacklist.is_revoked(cred).await?
-        {
-            return Ok(None);
-        }
-        Ok(Some(session))
+    pub async fn authenticate(&self, token: &SessionToken) -> Result<Option<Session>, Error> {
+        Ok(self
+            .sessions
+            .check(token, &self.blacklist)
+            .await?
+            .map(to_session))
     }
 
-    /// Whether the session an open socket authenticated with is still live: not revoked
-    /// (the token or its credential) and not deleted or expired. The same checks as
-    /// [`Access::authenticate`], but issued together (one round trip of latency instead of
-    /// two or three in a row) and as `EXISTS` rather than reading the session back: a socket
-    /// already holds it. Fails closed.
-    pub async fn still_valid(&self, token: &str, session: &Session) -> Result<bool, Error> {
-        let session_key = redis_ssot::keys::session(&session.fingerprint);
-        let session_keys = [session_key.as_str()];
-        let credential = async {
-            match &session.credential_id {
-                Some(cred) => self.blacklist.is_revoked(cred).await,
-                None => Ok(false),
-            }
-        };
-        let (revoked, live, cred_revoked) = tokio::join!(
-            self.blacklist.is_revoked(token),
-            self.manager.exists(&session_keys),
-            credential
-        );
-        Ok(!revoked? && live? == 1 && !cred_revoked?)
-    }
-
-    /// [`Access::still_valid`] and one read of the caller's, sent as one pipeline: the
-    /// checks and the read cost one trip through the manager (one queued request, one
-    /// reply to wait for) instead of one each. The read's result is returned whatever the
-    /// checks say; an error in any of them fails the whole call (closed).
-    pub async fn still_valid_with<T: redis_ssot::redis::FromRedisValue>(
-        &self,
-        token: &str,
-        session: &Session,
-        read: redis_ssot::redis::Cmd,
-    ) -> Result<(bool, T), Error> {
-        let mut pipe = redis_ssot::redis::pipe();
-        pipe.exists(redis_ssot::keys::blacklist(token))
-            .exists(redis_ssot::keys::session(&session.fingerprint));
-        if let Some(cred) = &session.credential_id {
-            pipe.exists(redis_ssot::keys::blacklist(cred));
-        }
-        pipe.add_command(read);
-        let mut replies: Vec<redis_ssot::redis::Value> = self.manager.pipeline(&pipe).await?;
-        let decode = |v: redis_ssot::redis::Value| -> Result<i64, Error> {
-            redis_ssot::redis::from_redis_value(v).map_err(|e| Error::Decode(e.to_string()))
-        };
-        let expected = 3 + usize::from(session.credential_id.is_some());
-        if replies.len() != expected {
-            return Err(Error::Decode(format!(
-                "the session check returned {} replies for {expected} commands",
-                replies.len()
-            )));
-        }
-        let last = replies
-            .pop()
-            .ok_or_else(|| Error::Decode("the session check returned no reply".into()))?;
-        let read =
-            redis_ssot::redis::from_redis_value(last).map_err(|e| Error::Decode(e.to_string()))?;
-        let mut counts = replies.into_iter().map(decode);
-        let revoked = counts.next().transpose()?.unwrap_or(1) > 0;
-        let live = counts.next().transpose()?.unwrap_or(0) == 1;
-        let cred_revoked = counts.next().transpose()?.unwrap_or(0) > 0;
-        Ok((!revoked && live && !cred_revoked, read))
+    /// Whether the session an open socket authenticated with is still live: not deleted or
+    /// expired, and neither the token nor its credential revoked (one pipeline).
+    pub async fn still_live(&self, token: &SessionToken, session: &Session) -> Result<bool, Error> {
+        self.sessions
+            .still_live(token, session.credential.as_deref(), &self.blacklist)
+            .await
     }
 
     /// Whether a credential (a raw JWT or its `jti`) is blacklisted.
@@ -179,17 +153,17 @@ impl Access {
         self.blacklist.is_revoked(credential).await
     }
 
-    /// Blacklists the token for the rest of its life, then deletes the session. In that
-    /// order: if the delete fails, the token is already refused everywhere.
-    pub async fn end_session(&self, token: &str, session: &Session) -> Result<(), Error> {
-        let left = session.expires_at_ms.saturating_sub(now_ms()).max(1000);
-        self.blacklist
-            .revoke(token, Duration::from_millis(left))
-            .await?;
-        if let Ok(parsed) = SessionToken::parse(token) {
-            self.sessions.delete(&parsed).await?;
+    /// Blacklists the token for the rest of its life, then deletes the session (read back
+    /// first: the store's `end` needs what it holds).
+    pub async fn end_session(&self, token: &SessionToken) -> Result<(), Error> {
+        match self.sessions.check(token, &self.blacklist).await? {
+            Some(stored) => self
+                .sessions
+                .end(token, &stored, &self.blacklist)
+                .await
+                .map(|_| ()),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// The blacklist, for operators and tests that revoke credentials directly.
@@ -204,10 +178,10 @@ fn to_session(s: redis_ssot::Session) -> Session {
         str::to_string,
     );
     Session {
-        credential_id: s.data["credential_id"].as_str().map(str::to_string),
         fingerprint: s.id,
         expires_at_ms: s.expires_at_ms,
         uid: s.user,
+        credential: s.credential,
         user,
     }
 }
@@ -234,8 +208,9 @@ impl RunStates {
 
     /// Records how a run that was never saved as running ended (it finished before its
     /// events were first appended): one save instead of "running" and then the outcome.
-    pub async fn finished(&self, uid: &UserId, run: &RunRef, ok: bool) {
-        self.save_new(uid, run, outcome(ok)).await;
+    /// Returns the saved state, for a correction with [`RunStates::finish`].
+    pub async fn finished(&self, uid: &UserId, run: &RunRef, ok: bool) -> Option<AgentState> {
+        self.save_new(uid, run, outcome(ok)).await
     }
 
     async fn save_new(&self, uid: &UserId, run: &RunRef, status: RunStatus) -> Option<AgentState> {

@@ -58,6 +58,18 @@ pub struct LoginLimit {
     pub window: Duration,
 }
 
+/// Per-user limits on chat messages (each one starts an agent run), kept in Redis by
+/// `RateLimiter::admit`, so they hold across gateway instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageLimit {
+    /// Messages admitted per second (sliding window).
+    pub per_second: u32,
+    /// Runs admitted and not yet finished.
+    pub in_flight: u32,
+    /// How long a run counts as in flight if the instance that runs it dies before it ends.
+    pub lease: Duration,
+}
+
 /// The gateway's settings. Build with [`GatewayConfig::new`] and adjust fields.
 #[derive(Clone)]
 pub struct GatewayConfig {
@@ -74,6 +86,8 @@ pub struct GatewayConfig {
     pub session_ttl: Duration,
     /// Login rate limits.
     pub login_limit: LoginLimit,
+    /// Chat message limits, per user.
+    pub message_limit: MessageLimit,
     /// Approximate cap of each user's delivery log (XADD MAXLEN ~).
     pub user_log_max_len: u64,
     /// Approximate cap of each thread's history.
@@ -106,8 +120,13 @@ impl GatewayConfig {
                 per_ip: 60,
                 window: Duration::from_secs(60),
             },
+            message_limit: MessageLimit {
+                per_second: 5,
+                in_flight: 3,
+                lease: Duration::from_secs(600),
+            },
             user_log_max_len: 10_000,
-            thread_log_max_len: 1_000,
+            thread_log_max_len: 10_000,
             max_frame_bytes: 64 * 1024,
             run_retry_deadline: Duration::from_secs(30),
             agent: Arc::new(DemoAgent),

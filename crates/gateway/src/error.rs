@@ -1,8 +1,11 @@
 //! Errors: [`GatewayError`] for `serve`, [`ApiError`] for HTTP answers.
 //!
-//! Every HTTP error is JSON (`{"error": code, "message": ..}`) with a stable `code`, so the
-//! page and scripts can branch on it; outages map to 503 with `Retry-After` and rate limits to
-//! 429 with `Retry-After`, so a client knows when to come back.
+//! Every HTTP error is JSON (`{"error": code, "message": ..}`, plus `field` when one field
+//! of the request is wrong and `limit_bytes` for a body that is too large) with a stable
+//! `code`, so the page and scripts can branch on it; outages map to 503 with `Retry-After`
+//! and rate limits to 429 with `Retry-After`, so a client knows when to come back. The
+//! framework's own refusals (no such route, wrong method, ...) are rewritten into the same
+//! shape by [`crate::routes`], so no client ever sees a plain-text or empty error.
 
 use std::time::Duration;
 
@@ -36,6 +39,10 @@ pub struct ApiError {
     pub message: String,
     /// Sent as `Retry-After` (whole seconds, at least 1).
     pub retry_after: Option<Duration>,
+    /// The request field the error is about, when it is one field.
+    pub field: Option<&'static str>,
+    /// The size limit that was exceeded, in bytes (413).
+    pub limit_bytes: Option<usize>,
 }
 
 impl ApiError {
@@ -45,7 +52,55 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            field: None,
+            limit_bytes: None,
         }
+    }
+
+    /// 400 about one field of the request.
+    pub fn bad_field(field: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            field: Some(field),
+            ..ApiError::bad_request(message)
+        }
+    }
+
+    /// 400 or 413 for a body or frame that [`crate::body`] refused.
+    pub fn from_field(e: crate::body::FieldError) -> ApiError {
+        ApiError {
+            field: e.field,
+            ..ApiError::bad_request(e.message)
+        }
+    }
+
+    /// 405 for `method` on a route that has others.
+    pub fn method_not_allowed(message: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            message,
+        )
+    }
+
+    /// 413 with the limit.
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError {
+            limit_bytes: Some(limit),
+            ..ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body is larger than the limit of {limit} bytes"),
+            )
+        }
+    }
+
+    /// 415: the body is not declared as JSON.
+    pub fn not_json() -> ApiError {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON, with the header Content-Type: application/json",
+        )
     }
 
     /// 400: the request is malformed.
@@ -70,7 +125,10 @@ impl ApiError {
             ..ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                format!("too many attempts; retry in {}s", retry_secs(retry_after)),
+                format!(
+                    "too many attempts; try again in {} s",
+                    retry_secs(retry_after)
+                ),
             )
         }
     }
@@ -98,7 +156,8 @@ impl ApiError {
     }
 }
 
-fn retry_secs(d: Duration) -> u64 {
+/// Whole seconds, rounded up, at least 1 (what `Retry-After` carries).
+pub fn retry_secs(d: Duration) -> u64 {
     d.as_secs_f64().ceil().max(1.0) as u64
 }
 
@@ -106,11 +165,23 @@ impl From<redis_ssot::Error> for ApiError {
     fn from(e: redis_ssot::Error) -> ApiError {
         match e {
             redis_ssot::Error::RateLimited { retry_after } => ApiError::rate_limited(retry_after),
-            redis_ssot::Error::CircuitOpen { retry_after } => {
-                ApiError::unavailable(e.to_string(), retry_after)
-            }
+            // Plain words for the client (the error's own text can name the server and
+            // prints durations the Rust way); the detail goes to the log.
+            redis_ssot::Error::CircuitOpen { retry_after } => ApiError::unavailable(
+                format!(
+                    "Redis is not answering (the circuit breaker is open); try again in {} s",
+                    retry_secs(retry_after)
+                ),
+                retry_after,
+            ),
             redis_ssot::Error::NotFound(what) => ApiError::not_found(what),
-            e if e.is_unavailable() => ApiError::unavailable(e.to_string(), Duration::from_secs(1)),
+            e if e.is_unavailable() => {
+                tracing::debug!(error = %e, "answered 503");
+                ApiError::unavailable(
+                    "Redis cannot serve right now; try again in a moment",
+                    Duration::from_secs(1),
+                )
+            }
             e => ApiError::internal(e),
         }
     }
@@ -118,7 +189,15 @@ impl From<redis_ssot::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": self.code, "message": self.message});
+        let mut body = serde_json::json!({"error": self.code, "message": self.message});
+        if let Some(obj) = body.as_object_mut() {
+            if let Some(field) = self.field {
+                obj.insert("field".into(), field.into());
+            }
+            if let Some(limit) = self.limit_bytes {
+                obj.insert("limit_bytes".into(), limit.into());
+            }
+        }
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(after) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&retry_secs(after).to_string())

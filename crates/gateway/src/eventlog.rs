@@ -27,21 +27,22 @@ use redis_ssot::{Error, RedisManager, StreamEntry, UserId};
 
 use axum::extract::ws::Utf8Bytes;
 
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::ids::EventId;
 use crate::keys;
 use crate::notice;
 
-// KEYS: user log, thread log, epoch, threads, titles, run dedupe.
-// ARGV: user cap, thread cap, fresh epoch, thread id, title, first seq, channel, then the n
-// events, then their n seq numbers.
+// KEYS: user log, thread log, epoch, threads, titles, run dedupe, what the user said.
+// ARGV: user cap, thread cap, fresh epoch, thread id, title, first seq, channel, the user's
+// text ('' unless this batch holds the run's user_message), how many texts to keep (as
+// '-N'), then the n events, then their n seq numbers.
 //
 // Every value handed to `redis.call` is a string: Redis formats a Lua number argument with
 // `snprintf("%.17g")`, which was about 5% of the server's time per run.
 const APPEND: &str = r#"
-local n = (#ARGV - 7) / 2
+local n = (#ARGV - 9) / 2
 local seqs = {}
-for i = 1, n do seqs[i] = ARGV[7 + n + i] end
+for i = 1, n do seqs[i] = ARGV[9 + n + i] end
 local ids = redis.call('HMGET', KEYS[6], unpack(seqs))
 local missing = 0
 for i = 1, n do
@@ -62,12 +63,13 @@ if not epoch then
   epoch = ARGV[3]
   redis.call('SET', KEYS[3], epoch)
 end
+local first_missing = not ids[1]
 local note = {'b:', epoch, '\n', prev}
 local written = {}
 local newest
 for i = 1, n do
   if not ids[i] then
-    local e = ARGV[7 + i]
+    local e = ARGV[9 + i]
     local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', e)
     local same = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id, 'e', e)
     if type(same) == 'table' and same.err then
@@ -89,6 +91,10 @@ if ARGV[6] == '0' then
   redis.call('HSETNX', KEYS[5], ARGV[4], ARGV[5])
 end
 redis.call('PEXPIRE', KEYS[6], '86400000')
+if ARGV[8] ~= '' and first_missing then
+  redis.call('RPUSH', KEYS[7], ARGV[8])
+  redis.call('LTRIM', KEYS[7], ARGV[9], '-1')
+end
 if missing == n then
   redis.call('PUBLISH', ARGV[7], table.concat(note))
 else
@@ -115,17 +121,6 @@ pub struct ReplayCheck {
     pub epoch: Option<String>,
     /// The events after the client's position are not all there any more.
     pub lost: bool,
-}
-
-/// One of a user's threads.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ThreadSummary {
-    /// The thread id.
-    pub id: String,
-    /// The first message, shortened.
-    pub title: String,
-    /// Unix ms of the last event.
-    pub updated_ms: u64,
 }
 
 /// The event log of all users, on the one manager.
@@ -167,13 +162,14 @@ impl EventLog {
             return Ok(Vec::new());
         };
         let user = &UserId::new(&event.user_id)?;
-        let title: String = event
-            .text
-            .as_deref()
-            .unwrap_or(&event.thread_id)
-            .chars()
-            .take(60)
-            .collect();
+        let title =
+            crate::ids::Title::derive(event.text.as_deref().unwrap_or_default(), &event.thread_id);
+        // The run's user message joins the thread's list of what the user said (the agent's
+        // history) in the same script that stores it, so the two cannot disagree.
+        let said = match event.kind {
+            EventKind::UserMessage if first_seq == 0 => event.text.as_deref().unwrap_or_default(),
+            _ => "",
+        };
         let mut inv = APPEND_SCRIPT.prepare_invoke();
         inv.key(keys::user_log(user))
             .key(keys::thread_log(user, &event.thread_id))
@@ -181,13 +177,16 @@ impl EventLog {
             .key(keys::threads(user))
             .key(keys::titles(user))
             .key(keys::run_dedupe(user, &event.run_id))
+            .key(keys::said(user, &event.thread_id))
             .arg(self.user_max_len)
             .arg(self.thread_max_len)
             .arg(crate::token::random_hex(8))
             .arg(&event.thread_id)
             .arg(title)
             .arg(first_seq)
-            .arg(keys::notify_channel(user));
+            .arg(keys::notify_channel(user))
+            .arg(said)
+            .arg(format!("-{}", crate::agent::runner::HISTORY));
         for e in events {
             inv.arg(serde_json::to_string(e)?);
         }
@@ -253,55 +252,6 @@ impl EventLog {
             .collect()
     }
 
-    /// Up to `count` events of one thread after `after`.
-    pub async fn thread_events(
-        &self,
-        user: &UserId,
-        thread: &str,
-        after: Option<EventId>,
-        count: usize,
-    ) -> Result<Vec<Event>, Error> {
-        let start = after.map_or_else(|| "-".to_string(), |id| format!("({id}"));
-        let entries = self
-            .manager
-            .xrange(&keys::thread_log(user, thread), &start, "+", count)
-            .await?;
-        decode_all(entries)
-    }
-
-    /// The last `count` events of one thread, oldest first.
-    pub async fn thread_tail(
-        &self,
-        user: &UserId,
-        thread: &str,
-        count: usize,
-    ) -> Result<Vec<Event>, Error> {
-        let mut entries = self
-            .manager
-            .xrevrange(&keys::thread_log(user, thread), "+", "-", count)
-            .await?;
-        entries.reverse();
-        decode_all(entries)
-    }
-
-    /// The command [`EventLog::thread_tail`] sends, for a caller that pipelines it with
-    /// other commands; decode its reply with [`EventLog::tail_events`].
-    pub fn thread_tail_cmd(user: &UserId, thread: &str, count: usize) -> redis_ssot::redis::Cmd {
-        let mut cmd = redis_ssot::redis::cmd("XREVRANGE");
-        cmd.arg(keys::thread_log(user, thread))
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(count);
-        cmd
-    }
-
-    /// The events of a [`EventLog::thread_tail_cmd`] reply, oldest first.
-    pub fn tail_events(mut entries: Vec<StreamEntry>) -> Result<Vec<Event>, Error> {
-        entries.reverse();
-        decode_all(entries)
-    }
-
     /// The id of the newest event in the user's log.
     pub async fn head(&self, user: &UserId) -> Result<Option<EventId>, Error> {
         let last = self
@@ -349,66 +299,10 @@ impl EventLog {
         }
         Ok(ReplayCheck { epoch, lost })
     }
-
-    /// The user's threads, most recently active first.
-    pub async fn threads(&self, user: &UserId) -> Result<Vec<ThreadSummary>, Error> {
-        let mut cmd = redis_ssot::redis::cmd("ZRANGE");
-        cmd.arg(keys::threads(user))
-            .arg(0)
-            .arg(199)
-            .arg("REV")
-            .arg("WITHSCORES");
-        let ids: Vec<(String, f64)> = self.manager.cmd(&cmd).await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let titles: std::collections::HashMap<String, String> =
-            self.manager.hgetall(&keys::titles(user)).await?;
-        Ok(ids
-            .into_iter()
-            .map(|(id, score)| ThreadSummary {
-                title: titles.get(&id).cloned().unwrap_or_else(|| id.clone()),
-                updated_ms: score as u64,
-                id,
-            })
-            .collect())
-    }
-
-    /// Whether the user has a thread with this id. Threads are namespaced by user, so another
-    /// user's thread id is simply not found.
-    pub async fn thread_exists(&self, user: &UserId, thread: &str) -> Result<bool, Error> {
-        Ok(self
-            .manager
-            .zscore(&keys::threads(user), thread)
-            .await?
-            .is_some())
-    }
-
-    /// Registers an empty thread (so it is listed before its first message).
-    pub async fn create_thread(
-        &self,
-        user: &UserId,
-        thread: &str,
-        title: &str,
-    ) -> Result<(), Error> {
-        let mut pipe = redis_ssot::redis::pipe();
-        pipe.atomic()
-            .cmd("ZADD")
-            .arg(keys::threads(user))
-            .arg("NX")
-            .arg(crate::events::now_ms())
-            .arg(thread)
-            .ignore()
-            .cmd("HSETNX")
-            .arg(keys::titles(user))
-            .arg(thread)
-            .arg(title)
-            .ignore();
-        self.manager.pipeline::<()>(&pipe).await
-    }
 }
 
-fn decode_all(entries: Vec<StreamEntry>) -> Result<Vec<Event>, Error> {
+/// Decodes stream entries into events, setting each `event_id` from its entry id.
+pub(crate) fn decode_all(entries: Vec<StreamEntry>) -> Result<Vec<Event>, Error> {
     entries
         .into_iter()
         .map(|(id, fields)| {
@@ -469,10 +363,11 @@ mod tests {
             run_id: "r1".into(),
             agent_name: "demo".into(),
         };
-        let events: Vec<Event> = [EventKind::UserMessage, EventKind::AgentStarted]
+        let mut events: Vec<Event> = [EventKind::UserMessage, EventKind::AgentStarted]
             .into_iter()
             .map(|k| run.event(k))
             .collect();
+        events[0].text = Some("hello there".into());
         let first = log.append_all(&events, 0).await.expect("append");
         let again = log.append_all(&events, 0).await.expect("retried append");
         assert_eq!(again, first);
@@ -488,5 +383,12 @@ mod tests {
         let expected: Vec<&str> = third.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(ids, expected);
         assert_eq!(stored[2].kind, EventKind::AgentCompleted);
+        // What the user said is listed once for the agent, however often the append ran.
+        let said: Vec<String> = log
+            .manager
+            .lrange(&keys::said(&user, "t1"), 0, -1)
+            .await
+            .expect("said");
+        assert_eq!(said, ["hello there"]);
     }
 }

@@ -122,28 +122,90 @@ pub enum ErrorCode {
     /// Redis could not serve the request now; the socket stays open and service resumes on
     /// recovery.
     RedisUnavailable,
-    /// The frame was not valid JSON or not a known message.
+    /// The frame was not valid JSON (or not a JSON object).
     MalformedFrame,
     /// The frame exceeded the size limit.
     FrameTooLarge,
-    /// A field failed validation.
+    /// A field failed validation, or the message type is unknown.
     InvalidMessage,
+    /// The message names a thread the user does not have (the same answer as REST's 404).
+    NotFound,
+    /// The user sends messages faster than the limit, or has too many runs in flight;
+    /// `retry_after` says when to send again.
+    RateLimited,
     /// The run could not be completed.
     RunFailed,
 }
 
+/// An `error` event for one socket, never stored. Built with the optional parts that apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorEvent {
+    /// The code.
+    pub code: ErrorCode,
+    /// What happened, in plain words.
+    pub message: String,
+    /// The run it is about.
+    pub run_id: Option<String>,
+    /// The `client_ref` of the message it answers, so the client can tell which one.
+    pub client_ref: Option<String>,
+    /// The field of the message that is wrong.
+    pub field: Option<&'static str>,
+    /// When to try again.
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl ErrorEvent {
+    /// An error with `code` and `message` and nothing else.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ErrorEvent {
+        ErrorEvent {
+            code,
+            message: message.into(),
+            run_id: None,
+            client_ref: None,
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    /// The same, about `client_ref`'s message.
+    pub fn for_ref(mut self, client_ref: Option<&str>) -> ErrorEvent {
+        self.client_ref = client_ref.map(str::to_string);
+        self
+    }
+
+    /// The wire form: `type`, `code`, `message`, `timestamp`, and `run_id`, `client_ref`,
+    /// `field`, `retry_after` (whole seconds, rounded up) with `retry_after_ms` when set.
+    pub fn to_value(&self) -> Value {
+        let mut v = serde_json::json!({
+            "type": "error",
+            "code": self.code,
+            "message": self.message,
+            "timestamp": now_ms(),
+        });
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(run) = &self.run_id {
+                obj.insert("run_id".into(), Value::String(run.clone()));
+            }
+            if let Some(r) = &self.client_ref {
+                obj.insert("client_ref".into(), Value::String(r.clone()));
+            }
+            if let Some(f) = self.field {
+                obj.insert("field".into(), f.into());
+            }
+            if let Some(after) = self.retry_after {
+                obj.insert("retry_after".into(), crate::error::retry_secs(after).into());
+                obj.insert("retry_after_ms".into(), (after.as_millis() as u64).into());
+            }
+        }
+        v
+    }
+}
+
 /// A control message for one socket, never stored.
 pub fn error_event(code: ErrorCode, message: impl Into<String>, run_id: Option<&str>) -> Value {
-    let mut v = serde_json::json!({
-        "type": "error",
-        "code": code,
-        "message": message.into(),
-        "timestamp": now_ms(),
-    });
-    if let (Some(run), Some(obj)) = (run_id, v.as_object_mut()) {
-        obj.insert("run_id".into(), Value::String(run.to_string()));
-    }
-    v
+    let mut e = ErrorEvent::new(code, message);
+    e.run_id = run_id.map(str::to_string);
+    e.to_value()
 }
 
 #[cfg(test)]
@@ -181,5 +243,17 @@ mod tests {
         assert_eq!(v["type"], "error");
         assert_eq!(v["code"], "redis_unavailable");
         assert_eq!(v["run_id"], "r9");
+    }
+
+    #[test]
+    fn a_rate_limited_error_says_when_to_retry_in_seconds_and_milliseconds() {
+        let mut e = ErrorEvent::new(ErrorCode::RateLimited, "slow down").for_ref(Some("m7"));
+        e.retry_after = Some(std::time::Duration::from_millis(1_250));
+        let v = e.to_value();
+        assert_eq!(v["code"], "rate_limited");
+        assert_eq!(v["client_ref"], "m7");
+        assert_eq!(v["retry_after"], 2);
+        assert_eq!(v["retry_after_ms"], 1_250);
+        assert_eq!(v.get("run_id"), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Extractors: parsing and checks that run before a handler, so handlers stay short.
 //!
-//! - [`ApiJson`]: a JSON body whose rejections are JSON errors, not axum's plain text.
+//! - [`ApiJson`]: a JSON body read field by field ([`crate::body`]), refused in plain words.
+//! - [`QueryParams`]: the query string, refusing parameters a route does not take.
 //! - [`ClientIp`]: the peer address (or `X-Forwarded-For` when configured to trust it).
 //! - [`Authed`]: a live, non-revoked session from the `Authorization` header or `?token=`.
 //! - [`Accepting`]: the readiness gate in front of the WebSocket upgrade.
@@ -9,35 +10,87 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use serde::de::DeserializeOwned;
+
+use redis_ssot::SessionToken;
 
 use crate::access::Session;
+use crate::body::FromFields;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A JSON body; malformed or invalid bodies are a 400 (415 without a JSON content type)
-/// with a JSON error that quotes serde's message (which names the field).
+/// The largest request body the API accepts (login, thread creation: a few hundred bytes).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON body read into `T` ([`crate::body`]): 415 without a JSON content type, 413 past
+/// [`BODY_LIMIT`] (with the limit), 400 naming the field otherwise.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: FromFields, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => {
-                let mut err = ApiError::bad_request(rejection.body_text());
-                if matches!(rejection, JsonRejection::MissingJsonContentType(_)) {
-                    err.status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-                }
-                Err(err)
-            }
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+        if !json {
+            return Err(ApiError::not_json());
         }
+        // Refused by its declared length before a byte of it is read: a client that waits
+        // for `100 Continue` then never sends it, and no answer is lost to a reset.
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+            return Err(ApiError::too_large(BODY_LIMIT));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(BODY_LIMIT),
+                _ => ApiError::bad_request("the request body could not be read to its end"),
+            }
+        })?;
+        crate::body::parse(&bytes, "the body")
+            .map(ApiJson)
+            .map_err(ApiError::from_field)
+    }
+}
+
+/// The query string as name → value, refusing names the route does not take.
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams(std::collections::HashMap<String, String>);
+
+impl QueryParams {
+    /// Reads the query of `uri`; `allowed` are the names the route takes.
+    pub fn read(uri: &axum::http::Uri, allowed: &[&str]) -> Result<QueryParams, ApiError> {
+        let axum::extract::Query(map) =
+            axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(uri)
+                .map_err(|_| ApiError::bad_request("the query string could not be read"))?;
+        if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(ApiError::bad_request(format!(
+                "unknown query parameter {unknown:?}; this address takes {}",
+                allowed.join(", ")
+            )));
+        }
+        Ok(QueryParams(map))
+    }
+
+    /// The value of `name`, if given and not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -93,8 +146,8 @@ pub fn bearer_token(parts: &Parts) -> Option<String> {
 pub struct Authed {
     /// The session.
     pub session: Session,
-    /// The raw token (needed by logout).
-    pub token: String,
+    /// The token (needed by logout and the socket's re-checks; its `Debug` is redacted).
+    pub token: SessionToken,
 }
 
 impl FromRequestParts<AppState> for Authed {
@@ -102,13 +155,15 @@ impl FromRequestParts<AppState> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(parts).ok_or_else(|| {
-            ApiError::unauthorized("missing token: send `Authorization: Bearer <token>`")
+            ApiError::unauthorized("missing token: send Authorization: Bearer <token>")
         })?;
+        let refused = || ApiError::unauthorized("unknown, expired or revoked token");
+        let token = SessionToken::parse(&token).map_err(|_| refused())?;
         let session = app
             .access()
             .authenticate(&token)
             .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown, expired or revoked token"))?;
+            .ok_or_else(refused)?;
         Ok(Authed { session, token })
     }
 }
@@ -139,7 +194,7 @@ impl FromRequestParts<AppState> for Admin {
             Ok(Admin)
         } else {
             Err(ApiError::unauthorized(
-                "admin token required: send `Authorization: Bearer <admin token>`",
+                "admin token required: send Authorization: Bearer <admin token>",
             ))
         }
     }

@@ -9,6 +9,11 @@
 //! or repeated notification can neither duplicate nor drop an event. A socket whose queue is
 //! full is woken instead of queued (it will read the log), and when the subscription had a
 //! gap (Redis reconnect), every socket is woken to catch up.
+//!
+//! What a socket holds here is kept small on purpose (a gateway holds thousands of idle
+//! sockets): one queue for everything addressed to it (notified batches and the messages of
+//! its runs, [`Delivery`]), and one [`Signal`] (a wake-up permit and a "logged out" flag)
+//! instead of a watch channel, whose eight-way notifier alone is larger than both.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,7 +21,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use redis_ssot::{PubSubEvent, RedisManager};
-use tokio::sync::{Notify, mpsc, watch};
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::keys;
@@ -25,16 +31,58 @@ use crate::notice::{self, Batch, Notice};
 /// Batches queued per socket before it is woken to read the log instead.
 const QUEUE: usize = 32;
 
+/// Something for one socket to send.
+#[derive(Debug)]
+pub enum Delivery {
+    /// Events one append wrote, as notified (shared by every socket of the user).
+    Batch(Arc<Batch>),
+    /// A message of one of this socket's runs (an error only it should see); boxed, so a
+    /// queue slot is two words.
+    Control(Box<Value>),
+}
+
+/// Where a run sends what only its socket should see.
+#[derive(Debug, Clone)]
+pub struct ControlSender(mpsc::Sender<Delivery>);
+
+impl ControlSender {
+    /// Queues `v` for the socket; `Err` once the socket is gone.
+    pub async fn send(&self, v: Value) -> Result<(), Value> {
+        self.0
+            .send(Delivery::Control(Box::new(v)))
+            .await
+            .map_err(|e| match e.0 {
+                Delivery::Control(v) => *v,
+                Delivery::Batch(_) => Value::Null,
+            })
+    }
+}
+
+/// A socket's wake-up permit and its "logged out" flag, set together by the hub.
+#[derive(Debug, Default)]
+pub struct Signal {
+    /// Woken when the user's log may have grown by more than the queued batches say, or
+    /// when the session was logged out.
+    pub wake: Notify,
+    closed: AtomicBool,
+}
+
+impl Signal {
+    /// Whether the socket's session was logged out.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
 struct Slot {
-    wake: Arc<Notify>,
-    batches: mpsc::Sender<Arc<Batch>>,
-    session: String,
-    close: watch::Sender<bool>,
+    signal: Arc<Signal>,
+    queue: mpsc::Sender<Delivery>,
+    session: Arc<str>,
 }
 
 #[derive(Default)]
 struct HubInner {
-    sockets: Mutex<HashMap<String, HashMap<u64, Slot>>>,
+    sockets: Mutex<HashMap<Arc<str>, HashMap<u64, Slot>>>,
     next_id: AtomicU64,
     subscribed: AtomicBool,
     task: Mutex<Option<JoinHandle<()>>>,
@@ -59,23 +107,23 @@ pub struct Hub {
 /// A registered socket; dropping it unregisters.
 pub struct SocketGuard {
     hub: Hub,
-    user: String,
+    user: Arc<str>,
     id: u64,
-    /// Woken when the user's log may have grown by more than the queued batches say.
-    pub wake: Arc<Notify>,
-    /// The user's appended events, as notified.
-    pub batches: mpsc::Receiver<Arc<Batch>>,
-    /// Becomes `true` when the socket's session was logged out.
-    pub closed: watch::Receiver<bool>,
+    /// Wake-ups and the logged-out flag.
+    pub signal: Arc<Signal>,
+    /// The user's appended events, as notified, and the messages of the socket's runs.
+    pub queue: mpsc::Receiver<Delivery>,
+    /// The sending side of `queue`, for the socket's runs.
+    pub control: ControlSender,
 }
 
 impl Drop for SocketGuard {
     fn drop(&mut self) {
         self.hub.with_sockets(|map| {
-            if let Some(user) = map.get_mut(&self.user) {
+            if let Some(user) = map.get_mut(&*self.user) {
                 user.remove(&self.id);
                 if user.is_empty() {
-                    map.remove(&self.user);
+                    map.remove(&*self.user);
                 }
             }
         });
@@ -95,7 +143,10 @@ impl Hub {
         hub
     }
 
-    fn with_sockets<T>(&self, f: impl FnOnce(&mut HashMap<String, HashMap<u64, Slot>>) -> T) -> T {
+    fn with_sockets<T>(
+        &self,
+        f: impl FnOnce(&mut HashMap<Arc<str>, HashMap<u64, Slot>>) -> T,
+    ) -> T {
         let mut guard = self
             .inner
             .sockets
@@ -114,28 +165,32 @@ impl Hub {
     /// `session`.
     pub fn register(&self, user: &str, session: &str) -> SocketGuard {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let wake = Arc::new(Notify::new());
-        let (close, closed) = watch::channel(false);
-        let (queue, batches) = mpsc::channel(QUEUE);
-        self.with_sockets(|map| {
-            map.entry(user.to_string()).or_default().insert(
+        let signal = Arc::new(Signal::default());
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let session: Arc<str> = Arc::from(session);
+        let user = self.with_sockets(|map| {
+            let key = match map.get_key_value(user) {
+                Some((k, _)) => k.clone(),
+                None => Arc::from(user),
+            };
+            map.entry(key.clone()).or_default().insert(
                 id,
                 Slot {
-                    wake: wake.clone(),
-                    batches: queue,
-                    session: session.to_string(),
-                    close,
+                    signal: signal.clone(),
+                    queue: queue.clone(),
+                    session,
                 },
             );
+            key
         });
         metrics::gauge!(crate::metrics::WS_CONNECTIONS).increment(1.0);
         SocketGuard {
             hub: self.clone(),
-            user: user.to_string(),
+            user,
             id,
-            wake,
-            batches,
-            closed,
+            signal,
+            queue: rx,
+            control: ControlSender(queue),
         }
     }
 
@@ -143,7 +198,7 @@ impl Hub {
     pub fn wake_user(&self, user: &str) {
         self.with_sockets(|map| {
             for slot in map.get(user).into_iter().flat_map(|m| m.values()) {
-                slot.wake.notify_one();
+                slot.signal.wake.notify_one();
             }
         });
     }
@@ -154,9 +209,9 @@ impl Hub {
         self.with_sockets(|map| {
             for slot in map.get(user).into_iter().flat_map(|m| m.values()) {
                 if let Err(mpsc::error::TrySendError::Full(_)) =
-                    slot.batches.try_send(batch.clone())
+                    slot.queue.try_send(Delivery::Batch(batch.clone()))
                 {
-                    slot.wake.notify_one();
+                    slot.signal.wake.notify_one();
                 }
             }
         });
@@ -166,7 +221,7 @@ impl Hub {
     pub fn wake_all(&self) {
         self.with_sockets(|map| {
             for slot in map.values().flat_map(|m| m.values()) {
-                slot.wake.notify_one();
+                slot.signal.wake.notify_one();
             }
         });
     }
@@ -176,8 +231,9 @@ impl Hub {
         self.with_sockets(|map| {
             let mut closed = 0;
             for slot in map.get(user).into_iter().flat_map(|m| m.values()) {
-                if slot.session == session {
-                    slot.close.send_replace(true);
+                if &*slot.session == session {
+                    slot.signal.closed.store(true, Ordering::Release);
+                    slot.signal.wake.notify_one();
                     closed += 1;
                 }
             }

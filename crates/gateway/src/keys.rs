@@ -33,6 +33,12 @@ pub fn titles(user: &UserId) -> String {
     format!("{}chat:titles", user.space_prefix())
 }
 
+/// The texts of the user's messages in one thread, oldest first, capped: what the agent is
+/// shown as history (written by the append script with the messages themselves).
+pub fn said(user: &UserId, thread: &str) -> String {
+    format!("{}chat:said:{thread}", user.space_prefix())
+}
+
 /// Dedupe record of one run's appended events.
 pub fn run_dedupe(user: &UserId, run: &str) -> String {
     format!("{}chat:run:{run}", user.space_prefix())

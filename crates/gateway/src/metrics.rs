@@ -20,6 +20,7 @@
 //! | `gateway_events_replayed_total` | counter: those of them read back from the log (on connect, resume or after a gap) rather than pushed live | |
 //! | `gateway_http_requests_total` | counter | `route`, `status` |
 //! | `gateway_logins_total` | counter | `outcome` |
+//! | `gateway_messages_total` | counter | `outcome`: `accepted`, `rate_limited`, `too_many_in_flight`, `unknown_thread`, `invalid`, `redis_unavailable`, `session_ended` |
 
 use std::sync::OnceLock;
 
@@ -44,6 +45,19 @@ pub const EVENTS_REPLAYED: &str = "gateway_events_replayed_total";
 pub const HTTP_REQUESTS: &str = "gateway_http_requests_total";
 /// Logins by outcome.
 pub const LOGINS: &str = "gateway_logins_total";
+/// Chat messages (`user_message` frames) by outcome.
+pub const MESSAGES: &str = "gateway_messages_total";
+
+/// The outcomes of a chat message, each a series from the start.
+pub const MESSAGE_OUTCOMES: [&str; 7] = [
+    "accepted",
+    "rate_limited",
+    "too_many_in_flight",
+    "unknown_thread",
+    "invalid",
+    "redis_unavailable",
+    "session_ended",
+];
 
 /// The close codes whose series exist from the start, so a dashboard (and the test that
 /// 1011 stays 0 through an outage) sees them at 0 rather than missing.
@@ -113,6 +127,13 @@ pub fn describe() {
     );
     describe_counter!(HTTP_REQUESTS, "HTTP requests by route and status code.");
     describe_counter!(LOGINS, "Logins by outcome.");
+    describe_counter!(
+        MESSAGES,
+        "Chat messages (user_message frames) by outcome: accepted, or why they were refused (nothing of a refused message is stored)."
+    );
+    for outcome in MESSAGE_OUTCOMES {
+        metrics::counter!(MESSAGES, "outcome" => outcome).increment(0);
+    }
     for code in WATCHED_CLOSE_CODES {
         metrics::counter!(WS_CLOSES, "code" => code.to_string()).increment(0);
     }
@@ -131,6 +152,11 @@ pub fn describe() {
 /// Counts a socket close with `code`.
 pub fn count_close(code: u16) {
     metrics::counter!(WS_CLOSES, "code" => code.to_string()).increment(1);
+}
+
+/// Counts a chat message's outcome (one of [`MESSAGE_OUTCOMES`]).
+pub fn count_message(outcome: &'static str) {
+    metrics::counter!(MESSAGES, "outcome" => outcome).increment(1);
 }
 
 /// Counts an agent run's end.

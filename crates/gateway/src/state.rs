@@ -11,6 +11,7 @@ use crate::auth::demo::DemoAuthenticator;
 use crate::auth::jwt::JwtAuthenticator;
 use crate::config::{AuthMode, GatewayConfig};
 use crate::eventlog::EventLog;
+use crate::history::Threads;
 use crate::hub::Hub;
 
 struct Shared {
@@ -20,6 +21,7 @@ struct Shared {
     access: Access,
     runs: RunStates,
     log: EventLog,
+    threads: Threads,
     hub: Hub,
     instance: String,
 }
@@ -55,6 +57,7 @@ impl AppState {
                     config.user_log_max_len,
                     config.thread_log_max_len,
                 ),
+                threads: Threads::new(manager.clone()),
                 hub: Hub::start(manager.clone()),
                 instance: crate::token::random_hex(4),
                 auth,
@@ -92,6 +95,11 @@ impl AppState {
     /// The event log.
     pub fn log(&self) -> &EventLog {
         &self.shared.log
+    }
+
+    /// The users' threads and their history.
+    pub fn threads(&self) -> &Threads {
+        &self.shared.threads
     }
 
     /// This instance's sockets.

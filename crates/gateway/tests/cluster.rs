@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::*;
 use futures_util::{SinkExt, StreamExt};
-use gateway::client::WsStream;
+use loadgen::WsStream;
 use redis_ssot::UserId;
 use serde_json::{Value, json};
 use testkit::{RedisCluster, key_slot};
@@ -162,6 +162,12 @@ async fn two_gateways_on_a_cluster_deliver_each_users_events_once_in_order_to_ev
         } else {
             b.client.login(user).await.unwrap()
         };
+        for k in 0..MESSAGES_PER_SENDER {
+            a.client
+                .create_thread(&token, &format!("t{k}"))
+                .await
+                .unwrap();
+        }
         let mut instances = BTreeSet::new();
         let mut sockets = vec![("A", &a), ("B", &b)];
         if u == 0 {

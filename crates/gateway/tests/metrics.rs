@@ -146,6 +146,19 @@ async fn metrics_follow_prometheus_conventions_and_1011_stays_zero_through_an_ou
     .unwrap();
     while let Some(Ok(_)) = futures_util::StreamExt::next(&mut ws).await {}
 
+    // Refused messages are counted by why: one to a thread that does not exist, and a
+    // burst past the limit on a second gateway (same process, same recorder) allowing one
+    // message per second.
+    let strict = start_gateway(&server.url(), |c| c.message_limit.per_second = 1).await;
+    wait_ready(&strict).await;
+    let (_, mut burst, _) = login_and_connect(&strict, "nico").await;
+    ask(&mut burst, "nowhere", "hello").await;
+    until_type(&mut burst, "error", |e| e["code"] == "not_found").await;
+    for _ in 0..3 {
+        ask(&mut burst, "t", "hello").await;
+    }
+    until_type(&mut burst, "error", |e| e["code"] == "rate_limited").await;
+
     let body = eventually("the close counted", Duration::from_secs(5), || async {
         let body = metrics(&gw).await;
         let s = scrape(&body);
@@ -170,6 +183,24 @@ async fn metrics_follow_prometheus_conventions_and_1011_stays_zero_through_an_ou
     assert!(value(&s, "gateway_events_delivered_total", &[]) >= Some(12.0));
     assert!(value(&s, "db_client_circuit_breaker_opened_total", &[]) >= Some(1.0));
     assert!(value(&s, "db_client_health_check_failures_total", &[]) >= Some(1.0));
+    // "before" and "after the outage"; the strict gateway's burst is all refused: its one
+    // message of the second went to the unknown thread (which counts towards the rate).
+    assert!(value(&s, "gateway_messages_total", &[("outcome", "accepted")]) >= Some(2.0));
+    assert!(
+        value(
+            &s,
+            "gateway_messages_total",
+            &[("outcome", "unknown_thread")]
+        ) >= Some(1.0)
+    );
+    assert!(value(&s, "gateway_messages_total", &[("outcome", "rate_limited")]) >= Some(1.0));
+    assert!(
+        value(
+            &s,
+            "gateway_messages_total",
+            &[("outcome", "redis_unavailable")]
+        ) >= Some(1.0)
+    );
 
     // The duration is a real histogram: buckets (sub-millisecond ones too), sum and count.
     let histogram = s

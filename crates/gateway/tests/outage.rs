@@ -22,7 +22,7 @@ async fn websocket_is_refused_with_503_before_the_upgrade_while_redis_is_down() 
     assert_eq!(ready.json()["error"], "redis_unavailable");
 
     let token = "0".repeat(64);
-    let r = gateway::client::request(
+    let r = loadgen::request(
         gw.client.addr(),
         "GET",
         &format!("/ws?token={token}"),

@@ -17,7 +17,6 @@
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use redis_ssot::{AgentState, UserId};
@@ -37,26 +36,18 @@ pub struct RunRequest {
     pub thread_id: String,
     /// The user's text.
     pub text: String,
-    /// The thread's earlier user messages if already read (see [`user_messages`]); `None`:
-    /// the run reads them itself, retrying through an outage.
+    /// The thread's earlier user messages if already read; `None`: the run reads them
+    /// itself, retrying through an outage.
     pub history: Option<Vec<String>>,
+    /// The run's place among the user's runs in flight, given back when it ends.
+    pub lease: Option<redis_ssot::stores::Lease>,
 }
 
 /// Where the run reports problems only its own socket should see (never stored).
-pub type ControlSender = mpsc::Sender<Value>;
+pub use crate::hub::ControlSender;
 
-/// How many of the thread's latest events are read for the agent's history.
-pub const HISTORY: usize = 50;
-
-/// The texts of the user messages among `events` (a thread's tail, oldest first): what the
-/// agent is shown as history.
-pub fn user_messages(events: Vec<Event>) -> Vec<String> {
-    events
-        .into_iter()
-        .filter(|e| e.kind == EventKind::UserMessage)
-        .filter_map(|e| e.text)
-        .collect()
-}
+/// How many of the user's latest messages in the thread the agent is shown as history.
+pub const HISTORY: usize = 20;
 
 /// Starts a run in the background and returns its id at once.
 pub fn spawn(app: AppState, mut req: RunRequest, control: ControlSender) -> String {
@@ -75,16 +66,34 @@ pub fn spawn(app: AppState, mut req: RunRequest, control: ControlSender) -> Stri
             seq: 0,
             told_unavailable: false,
             record: Record::NotYet,
+            released: false,
         };
         let history = req.history.take();
         let outcome = execute(&app, &req, history, &mut writer).await;
         let ok = outcome.is_ok();
         crate::metrics::count_run(ok);
-        match std::mem::replace(&mut writer.record, Record::Failed) {
-            Record::NotYet => app.run_states().finished(&req.uid, &run, ok).await,
-            Record::Saved(state) => app.run_states().finish(&req.uid, &run, state, ok).await,
-            Record::Failed => {}
-        }
+        // The outcome's save and the lease's release go out together (one round trip); a
+        // run that finished on its first poll sent both with its append already.
+        let record = async {
+            match std::mem::replace(&mut writer.record, Record::Failed) {
+                Record::NotYet => {
+                    app.run_states().finished(&req.uid, &run, ok).await;
+                }
+                Record::Saved(state) => app.run_states().finish(&req.uid, &run, state, ok).await,
+                Record::Ended(state, saved_ok) if saved_ok != ok => {
+                    app.run_states().finish(&req.uid, &run, state, ok).await
+                }
+                Record::Ended(..) | Record::Failed => {}
+            }
+        };
+        let release = async {
+            if let Some(lease) = &req.lease
+                && !writer.released
+            {
+                app.access().release_run(lease).await;
+            }
+        };
+        tokio::join!(record, release);
         if let Err(message) = outcome {
             tracing::warn!(run_id = %run.run_id, %message, "run failed");
             let _ = writer
@@ -133,7 +142,22 @@ async fn execute(
             ready.push(step_event(&w.run, step));
         }
         ready.push(final_event(&w.run, result));
-        return w.append_all(ready).await;
+        // Everything about the run is known now: its one append, the save of its outcome
+        // and the lease's release go out together, one round trip for all three.
+        let (run, lease) = (w.run.clone(), req.lease.clone());
+        let save = app.run_states().finished(&req.uid, &run, true);
+        let release = async {
+            if let Some(lease) = &lease {
+                app.access().release_run(lease).await;
+            }
+        };
+        let (appended, saved, ()) = tokio::join!(w.append_all(ready), save, release);
+        w.released = true;
+        w.record = match saved {
+            Some(state) => Record::Ended(state, true),
+            None => Record::Failed,
+        };
+        return appended;
     }
     let mut work = tokio::spawn(agent);
     while let Ok(step) = rx.try_recv() {
@@ -218,6 +242,8 @@ struct Writer {
     told_unavailable: bool,
     /// What the run state store holds for the run so far.
     record: Record,
+    /// The run's lease was given back already.
+    released: bool,
 }
 
 /// The run's state in `AgentStateStore`, for recording how it ended.
@@ -226,6 +252,9 @@ enum Record {
     NotYet,
     /// Saved as running; the outcome is saved over it (compare-and-set on its version).
     Saved(AgentState),
+    /// The outcome was saved together with the run's only append, before knowing whether
+    /// the append succeeded (`true`: saved as completed); corrected if it did not.
+    Ended(AgentState, bool),
     /// The "running" save failed; the outcome is not recorded either (best effort).
     Failed,
 }
@@ -233,15 +262,15 @@ enum Record {
 impl Writer {
     async fn history(&mut self, uid: &UserId) -> Result<Vec<String>, String> {
         let (user, thread) = (uid.clone(), self.run.thread_id.clone());
-        let log = self.app.log().clone();
+        let threads = self.app.threads().clone();
         let events = self
             .retry(|| {
-                let log = log.clone();
+                let threads = threads.clone();
                 let (user, thread) = (user.clone(), thread.clone());
-                async move { log.thread_tail(&user, &thread, HISTORY).await }
+                async move { threads.said(&user, &thread, HISTORY).await }
             })
             .await?;
-        Ok(user_messages(events))
+        Ok(events)
     }
 
     /// Appends `events` (the next ones of the run, in order) with one call.
@@ -273,9 +302,9 @@ impl Writer {
                 Err(e) if e.is_unavailable() && Instant::now() < deadline => {
                     if !self.told_unavailable {
                         self.told_unavailable = true;
-                        let msg = format!(
-                            "redis is unavailable ({e}); the run will continue when it is back"
-                        );
+                        tracing::debug!(run_id = %self.run.run_id, error = %e, "run waits for redis");
+                        let msg =
+                            "Redis cannot serve right now; the run will continue when it is back";
                         let _ = self
                             .control
                             .send(error_event(

@@ -24,10 +24,11 @@ impl Authenticator for DemoAuthenticator {
             let user = req
                 .username
                 .clone()
-                .ok_or_else(|| ApiError::bad_request("`username` is required"))?;
+                .ok_or_else(|| ApiError::bad_field("username", "username is required"))?;
             Ok(Identity {
                 user,
                 credential_id: None,
+                expires_at_ms: None,
             })
         })
     }

@@ -113,6 +113,7 @@ impl JwtAuthenticator {
                     .jti
                     .unwrap_or_else(|| crate::token::fingerprint(token)),
             ),
+            expires_at_ms: Some(claims.exp.saturating_mul(1000)),
         })
     }
 }
@@ -127,10 +128,9 @@ impl Authenticator for JwtAuthenticator {
         req: &'a LoginRequest,
     ) -> BoxFuture<'a, Result<Identity, ApiError>> {
         Box::pin(async move {
-            let token = req
-                .token
-                .as_deref()
-                .ok_or_else(|| ApiError::bad_request("`token` (a JWT) is required"))?;
+            let token = req.token.as_deref().ok_or_else(|| {
+                ApiError::bad_field("token", "token is required: the JWT from your sign-in")
+            })?;
             self.verify(token, crate::events::now_ms() / 1000)
         })
     }

@@ -34,17 +34,21 @@ pub async fn login(
     }
     let (token, session) = app.access().create_session(&identity).await?;
     metrics::counter!(crate::metrics::LOGINS, "outcome" => "ok").increment(1);
-    tracing::info!(user = %session.user, session = %session.fingerprint, "login");
+    tracing::info!(user = %session.user, session = %crate::token::fingerprint(&session.fingerprint), "login");
+    let left_ms = session
+        .expires_at_ms
+        .saturating_sub(crate::events::now_ms());
     Ok(Json(json!({
-        "token": token,
+        "token": token.as_str(),
         "user_id": session.user,
-        "expires_in": app.config().session_ttl.as_secs(),
+        "expires_in": left_ms / 1000,
+        "expires_at_ms": session.expires_at_ms,
     })))
 }
 
 /// `POST /api/logout`.
 pub async fn logout(State(app): State<AppState>, who: Authed) -> Result<Json<Value>, ApiError> {
-    app.access().end_session(&who.token, &who.session).await?;
+    app.access().end_session(&who.token).await?;
     let closed = app
         .hub()
         .close_session(who.session.uid.encoded(), &who.session.fingerprint);

@@ -5,6 +5,7 @@ use axum::response::{Html, IntoResponse};
 
 const INDEX: &str = include_str!("../static/index.html");
 const SCRIPT: &str = include_str!("../static/app.js");
+const STATUS_SCRIPT: &str = include_str!("../static/status.js");
 const STYLE: &str = include_str!("../static/app.css");
 
 /// `GET /`.
@@ -17,6 +18,14 @@ pub async fn script() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         SCRIPT,
+    )
+}
+
+/// `GET /status.js`: the status panel.
+pub async fn status_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        STATUS_SCRIPT,
     )
 }
 

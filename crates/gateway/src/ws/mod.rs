@@ -6,39 +6,44 @@
 //! `redis_unavailable` error events and the socket stays up.
 //!
 //! - `frames`: parsing client frames.
+//! - `message`: one `user_message`: the checks before anything is stored, then the run.
 //! - `socket`: the per-socket loop (delivery by cursor, client frames, logout close).
 
 pub mod frames;
+mod message;
 mod socket;
 
-use axum::extract::{Query, Request, State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Request, State, WebSocketUpgrade};
+use axum::http::{StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
-use serde::Deserialize;
 
-use crate::extract::{Accepting, Authed};
+use crate::error::ApiError;
+use crate::extract::{Accepting, Authed, QueryParams};
 use crate::ids::EventId;
 use crate::state::AppState;
 
-/// The socket's read buffer. tungstenite's default (128 KiB) is allocated per socket and
-/// zero-filled up to that size on every read attempt, which at thousands of sockets was a
-/// quarter of the gateway's CPU and most of its memory per socket. Client frames are small;
-/// a larger frame still arrives whole (the buffer grows to the frame's length).
-const READ_BUFFER: usize = 4 * 1024;
+/// The socket's buffers, set on purpose (measured in `docs/BENCHMARKS.md`).
+///
+/// - Read: tungstenite's default (128 KiB) is allocated per socket up front and zero-filled
+///   up to its size on every read attempt; at thousands of sockets that was a quarter of
+///   the gateway's CPU and most of its memory per socket. Client frames are a few hundred
+///   bytes; a larger frame still arrives whole (the buffer grows to the frame's length for
+///   that frame).
+/// - Write: frames are queued until a flush, and a run's events are fed together and
+///   flushed once (one `write` per socket per batch), so the buffer must hold a batch;
+///   past this size a feed writes at once. Its capacity stays at the largest batch a socket
+///   was sent.
+/// - Max write: what may pile up for a client that does not read; past it the send fails
+///   and the socket is dropped rather than growing without bound.
+pub const READ_BUFFER: usize = 1024;
+/// See [`READ_BUFFER`].
+pub const WRITE_BUFFER: usize = 16 * 1024;
+/// See [`READ_BUFFER`].
+pub const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
-/// Where a reconnecting client left off.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ResumeQuery {
-    /// The last event the client received.
-    #[serde(default)]
-    pub last_event_id: Option<String>,
-    /// The epoch the client saw with it.
-    #[serde(default)]
-    pub epoch: Option<String>,
-}
-
-/// The resume point, validated.
+/// Where a reconnecting client left off, validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resume {
     /// Deliver what came after this id.
@@ -52,19 +57,29 @@ pub async fn upgrade(
     State(app): State<AppState>,
     _ready: Accepting,
     who: Authed,
-    Query(q): Query<ResumeQuery>,
-    ws: WebSocketUpgrade,
+    uri: Uri,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, crate::error::ApiError> {
-    let last_event_id = match q.last_event_id.as_deref().filter(|s| !s.is_empty()) {
+    let q = QueryParams::read(&uri, &["token", "last_event_id", "epoch"])?;
+    let last_event_id = match q.get("last_event_id") {
         None => None,
         Some(raw) => Some(EventId::parse(raw).ok_or_else(|| {
-            crate::error::ApiError::bad_request(format!("bad last_event_id {raw:?}"))
+            ApiError::bad_field(
+                "last_event_id",
+                format!("last_event_id must be an event id like 1700000000000-0, not {raw:?}"),
+            )
         })?),
     };
     let resume = Resume {
         last_event_id,
-        epoch: q.epoch.filter(|e| !e.is_empty()),
+        epoch: q.get("epoch").map(str::to_string),
     };
+    let ws = ws.map_err(|_| {
+        ApiError::bad_request(
+            "/ws is a WebSocket: open it with a WebSocket client (the request asked for no upgrade to websocket)",
+        )
+    })?;
+
     // Generous transport limit; the protocol limit (`max_frame_bytes`) is enforced per frame
     // with an error event, so an oversized frame does not kill the socket.
     let transport_limit = app.config().max_frame_bytes.saturating_mul(16).max(1 << 20);
@@ -76,6 +91,8 @@ pub async fn upgrade(
     Ok(ws
         .max_message_size(transport_limit)
         .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| socket::run(app, socket, who, resume, guard, start)))
 }
 

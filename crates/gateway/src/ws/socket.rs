@@ -9,17 +9,14 @@
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use futures_util::SinkExt;
-use redis_ssot::{ConnState, Error, StreamEntry, UserId};
+use redis_ssot::{ConnState, Error, UserId};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
-use super::Resume;
 use super::frames::{self, ClientFrame};
-use crate::agent::runner::{self, RunRequest};
-use crate::eventlog::EventLog;
+use super::{Resume, message};
 use crate::events::{ErrorCode, error_event};
 use crate::extract::Authed;
-use crate::hub::SocketGuard;
+use crate::hub::{ControlSender, Delivery, SocketGuard};
 use crate::ids::EventId;
 use crate::notice::Batch;
 use crate::state::AppState;
@@ -45,7 +42,7 @@ struct Conn {
     cursor: Cursor,
     epoch: Option<String>,
     told_unavailable: bool,
-    control: mpsc::Sender<Value>,
+    control: ControlSender,
 }
 
 /// Where a new socket starts delivering, found before the upgrade is answered.
@@ -97,9 +94,6 @@ pub async fn run(
     mut guard: SocketGuard,
     start: Result<Start, Error>,
 ) {
-    let mut closed = guard.closed.clone();
-    let mut state = app.manager().watch_state();
-    let (control, mut control_rx) = mpsc::channel(64);
     let mut conn = Conn {
         app,
         socket,
@@ -107,38 +101,39 @@ pub async fn run(
         cursor: Cursor::Pending(resume),
         epoch: None,
         told_unavailable: false,
-        control,
+        control: guard.control.clone(),
     };
     if let Ok(start) = start {
-        conn.begin(start).await;
+        Box::pin(conn.begin(start)).await;
     }
-    let _ = run_loop(
-        &mut conn,
-        &mut guard,
-        &mut closed,
-        &mut state,
-        &mut control_rx,
-    )
-    .await;
+    let _ = run_loop(&mut conn, &mut guard).await;
     drop(guard);
 }
 
-async fn run_loop(
-    conn: &mut Conn,
-    guard: &mut SocketGuard,
-    closed: &mut tokio::sync::watch::Receiver<bool>,
-    state: &mut tokio::sync::watch::Receiver<ConnState>,
-    control_rx: &mut mpsc::Receiver<Value>,
-) -> Result<(), Gone> {
-    conn.deliver().await?;
+/// The socket's loop. Everything but waiting is boxed: a socket is idle most of its life,
+/// and its task's size is what it costs while idle; the work of a delivery or a message
+/// (Redis futures included) is allocated only while it runs.
+async fn run_loop(conn: &mut Conn, guard: &mut SocketGuard) -> Result<(), Gone> {
+    let mut state = conn.app.manager().watch_state();
+    let mut breaker = conn.app.manager().watch_breaker();
+    Box::pin(conn.deliver()).await?;
+    // The session ends at its expiry (never later than the JWT it came from), and so does
+    // the socket: it does not wait for the next message to find out.
+    let left = conn
+        .who
+        .session
+        .expires_at_ms
+        .saturating_sub(crate::events::now_ms());
+    let expiry = tokio::time::sleep(std::time::Duration::from_millis(left));
+    tokio::pin!(expiry);
     loop {
         tokio::select! {
             biased;
-            _ = closed.changed() => {
-                return conn.close(close_code::POLICY, "logged out").await;
+            () = &mut expiry => {
+                return conn.close(close_code::POLICY, "session expired").await;
             }
             msg = conn.socket.recv() => match msg {
-                Some(Ok(Message::Text(t))) => conn.on_text(t.as_str()).await?,
+                Some(Ok(Message::Text(t))) => Box::pin(conn.on_text(t.as_str())).await?,
                 Some(Ok(Message::Binary(_))) => {
                     conn.send(&error_event(ErrorCode::MalformedFrame, "binary frames are not supported", None)).await?;
                 }
@@ -152,18 +147,30 @@ async fn run_loop(
                 }
                 Some(Ok(_)) => {}
             },
-            Some(v) = control_rx.recv() => conn.send(&v).await?,
-            Some(batch) = guard.batches.recv() => conn.deliver_batch(&batch).await?,
-            _ = guard.wake.notified() => conn.deliver().await?,
+            Some(d) = guard.queue.recv() => match d {
+                Delivery::Batch(batch) => Box::pin(conn.deliver_batch(&batch)).await?,
+                Delivery::Control(v) => conn.send(&v).await?,
+            },
+            () = guard.signal.wake.notified() => {
+                if guard.signal.is_closed() {
+                    return conn.close(close_code::POLICY, "logged out").await;
+                }
+                Box::pin(conn.deliver()).await?;
+            }
             changed = state.changed() => {
                 if changed.is_err() {
                     return conn.close(close_code::AWAY, "gateway shutting down").await;
                 }
                 let now = *state.borrow_and_update();
+                conn.send_status().await?;
                 if now == ConnState::Ready {
-                    conn.check_epoch().await?;
-                    conn.deliver().await?;
+                    Box::pin(conn.check_epoch()).await?;
+                    Box::pin(conn.deliver()).await?;
                 }
+            }
+            Ok(()) = breaker.changed() => {
+                breaker.borrow_and_update();
+                conn.send_status().await?;
             }
         }
     }
@@ -179,6 +186,17 @@ impl Conn {
             .send(Message::Text(v.to_string().into()))
             .await
             .map_err(|_| Gone)
+    }
+
+    /// Tells the client the manager's readiness changed (`status`: `ready`, `state`,
+    /// `breaker`), as it happens, so a page shows an outage the moment the gateway knows.
+    async fn send_status(&mut self) -> Result<(), Gone> {
+        let m = self.app.manager();
+        let v = json!({
+            "type": "status", "ready": m.is_ready(), "state": m.state(),
+            "breaker": m.breaker_state(), "timestamp": crate::events::now_ms(),
+        });
+        self.send(&v).await
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) -> Result<(), Gone> {
@@ -211,7 +229,8 @@ impl Conn {
             return Ok(());
         }
         self.told_unavailable = true;
-        let msg = format!("redis is unavailable ({e}); events will follow when it is back");
+        tracing::debug!(error = %e, "socket waits for redis");
+        let msg = "Redis cannot serve right now; events will follow when it is back";
         self.send(&error_event(ErrorCode::RedisUnavailable, msg, None))
             .await
     }
@@ -350,50 +369,34 @@ impl Conn {
 
     async fn on_text(&mut self, text: &str) -> Result<(), Gone> {
         match frames::parse(text, self.app.config().max_frame_bytes) {
-            Err(error) => self.send(&error).await,
+            Err(error) => {
+                crate::metrics::count_message("invalid");
+                self.send(&error.to_value()).await
+            }
             Ok(ClientFrame::Ping) => self.send(&json!({"type": "pong"})).await,
             Ok(ClientFrame::UserMessage {
                 thread_id,
                 text,
                 client_ref,
             }) => {
-                // The thread's history (what the agent is shown) is read in the same
-                // pipeline as the session check: one request through the manager before the
-                // run instead of three.
-                let tail =
-                    EventLog::thread_tail_cmd(self.user(), thread_id.as_str(), runner::HISTORY);
-                let checked = self
-                    .app
-                    .access()
-                    .still_valid_with::<Vec<StreamEntry>>(&self.who.token, &self.who.session, tail)
-                    .await;
-                let history = match checked {
-                    Ok((true, entries)) => EventLog::tail_events(entries),
-                    Ok((false, _)) => return self.close(close_code::POLICY, "session ended").await,
-                    Err(e) => return self.send(&unavailable_now(&e)).await,
-                };
-                let req = RunRequest {
-                    uid: self.user().clone(),
-                    user_id: self.who.session.user.clone(),
-                    thread_id: thread_id.to_string(),
+                // Boxed: the checks' futures are large and a socket is idle most of its
+                // life; unboxed they would sit in every socket's task all the time.
+                let answer = Box::pin(message::handle(
+                    &self.app,
+                    &self.who,
+                    &self.control,
+                    thread_id,
                     text,
-                    history: history.ok().map(runner::user_messages),
-                };
-                let run_id = runner::spawn(self.app.clone(), req, self.control.clone());
-                self.send(&json!({
-                    "type": "accepted", "run_id": run_id, "thread_id": thread_id,
-                    "client_ref": client_ref,
-                }))
-                .await
+                    client_ref,
+                ))
+                .await;
+                match answer {
+                    message::Answer::Send(v) => self.send(&v).await,
+                    message::Answer::SessionEnded => {
+                        self.close(close_code::POLICY, "session ended").await
+                    }
+                }
             }
         }
     }
-}
-
-fn unavailable_now(e: &Error) -> Value {
-    error_event(
-        ErrorCode::RedisUnavailable,
-        format!("redis is unavailable ({e}); message not accepted, send it again later"),
-        None,
-    )
 }

@@ -2,11 +2,14 @@
 //! loopback ports, real WebSocket clients.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use gateway::client::{GatewayClient, WsStream};
+use gateway::agent::{Agent, AgentInput, BoxFuture, StepSender};
 use gateway::{GatewayConfig, serve_on};
+use loadgen::{GatewayClient, WsStream};
 use redis_ssot::{Config, RedisManager};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -53,6 +56,8 @@ pub async fn start_gateway_on(
     let addr = listener.local_addr().expect("addr");
     let mut config = GatewayConfig::new(addr);
     config.login_limit.per_ip = 10_000;
+    // Tests send messages back to back; the limit's own tests lower it again.
+    config.message_limit.per_second = 10_000;
     tweak(&mut config);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let m = manager.clone();
@@ -166,13 +171,43 @@ pub const RUN: [&str; 6] = [
     "agent_completed",
 ];
 
-/// Logs in and opens a socket; returns the token, the socket and its `welcome`.
+/// Creates each of `threads` for the session `token` (a message to a thread that does not
+/// exist is refused, as REST refuses it).
+pub async fn create_threads(gw: &Gateway, token: &str, threads: &[&str]) {
+    for t in threads {
+        gw.client
+            .create_thread(token, t)
+            .await
+            .expect("create thread");
+    }
+}
+
+/// Logs in, creates the thread `t`, and opens a socket; returns the token, the socket and
+/// its `welcome`.
 pub async fn login_and_connect(gw: &Gateway, user: &str) -> (String, WsStream, Value) {
     let token = gw.client.login(user).await.expect("login");
+    create_threads(gw, &token, &["t"]).await;
     let mut ws = gw.client.connect(&token, &[]).await.expect("connect");
     let welcome = next_json(&mut ws, Duration::from_secs(10))
         .await
         .expect("welcome");
     assert_eq!(welcome["type"], "welcome");
     (token, ws, welcome)
+}
+
+/// An agent that works until the test lets it finish, one permit per run.
+pub struct Held(pub std::sync::Arc<tokio::sync::Semaphore>);
+
+impl Agent for Held {
+    fn name(&self) -> &str {
+        "held"
+    }
+
+    fn run(&self, input: AgentInput, _: StepSender) -> BoxFuture<'static, Result<String, String>> {
+        let gate = self.0.clone();
+        Box::pin(async move {
+            gate.acquire().await.map_err(|e| e.to_string())?.forget();
+            Ok(format!("done: {}", input.text))
+        })
+    }
 }

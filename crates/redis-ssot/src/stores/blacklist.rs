@@ -70,6 +70,12 @@ impl TokenBlacklist {
         }
     }
 
+    /// The Redis key that marks `token` as revoked (`blacklist:<sha256(token)>`), for stores
+    /// that check revocation in a pipeline of their own ([`super::SessionStore::check`]).
+    pub(crate) fn key_of(&self, token: &str) -> String {
+        keys::blacklist(token)
+    }
+
     /// Lifts a revocation early; returns whether there was one.
     pub async fn unrevoke(&self, token: &str) -> Result<bool> {
         Ok(self.manager.del(&[&keys::blacklist(token)]).await? > 0)

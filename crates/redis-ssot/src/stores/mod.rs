@@ -24,8 +24,8 @@ pub use analytics::{Analytics, utc_day};
 pub use blacklist::TokenBlacklist;
 pub use cache::{Cache, CacheStats};
 pub use factory::{RedisFactory, UserClient, UserContext, UserLimits, UserStats};
-pub use rate_limit::{RateDecision, RateLimiter};
-pub use session::{Session, SessionStore, SessionToken};
+pub use rate_limit::{Admission, Lease, Limits, RateDecision, RateLimiter, Refusal};
+pub use session::{NewSession, Session, SessionStore, SessionToken};
 pub use user_cache::UserCache;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

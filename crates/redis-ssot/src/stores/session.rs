@@ -12,6 +12,12 @@
 //! Session keys and index keys are on different cluster slots (a lookup by token cannot know
 //! the user), so they are written by separate commands: the session first, then the index.
 //! A failed index write deletes the session again, so every live session is listed.
+//!
+//! "Is this token's session valid?" has one answer, [`SessionStore::check`]: the session
+//! exists (not expired, not deleted) and neither the token nor the credential it came from
+//! (a JWT's `jti`) is in the [`TokenBlacklist`]. [`SessionStore::still_live`] asks the same
+//! of a session the caller already holds (an open socket, before each message) without
+//! reading it back. Both send their commands as one pipeline.
 
 use std::fmt;
 use std::sync::LazyLock;
@@ -20,7 +26,7 @@ use std::time::Duration;
 use redis::Script;
 use serde_json::Value;
 
-use super::{now_ms, ttl_ms};
+use super::{TokenBlacklist, now_ms, ttl_ms};
 use crate::commands::{SetCondition, SetOptions};
 use crate::error::{Error, Result};
 use crate::keys::{self, UserId};
@@ -119,6 +125,28 @@ pub struct Session {
     pub created_at_ms: u64,
     /// Expiry time, ms since the Unix epoch (moved forward by `touch`).
     pub expires_at_ms: u64,
+    /// The credential the session was created from (a JWT's `jti`), if any: revoking it in
+    /// the [`TokenBlacklist`] ends the session too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+    /// The session never lives past this (ms since the Unix epoch), whatever `touch` does:
+    /// the expiry of the credential it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after_ms: Option<u64>,
+}
+
+/// What a new session carries beyond its user (see [`SessionStore::create_with`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewSession {
+    /// Application data.
+    pub data: Value,
+    /// The credential it comes from (a JWT's `jti`); checked against the blacklist by
+    /// every [`SessionStore::check`].
+    pub credential: Option<String>,
+    /// The session ends within this time at the latest (what is left of the credential's
+    /// life): its TTL is the smaller of this and the store's, and `touch` never extends it
+    /// past that point. `Duration::ZERO` is refused: the credential has already expired.
+    pub expires_within: Option<Duration>,
 }
 
 /// Sessions with a per-user index; see the module docs for the layout.
@@ -153,19 +181,44 @@ impl SessionStore {
 
     /// Creates a session for `user`. The token is returned once and never stored.
     pub async fn create(&self, user: &UserId, data: Value) -> Result<(SessionToken, Session)> {
+        let new = NewSession {
+            data,
+            ..NewSession::default()
+        };
+        self.create_with(user, new).await
+    }
+
+    /// Creates a session for `user` with a credential and a lifetime cap (see
+    /// [`NewSession`]). The token is returned once and never stored.
+    pub async fn create_with(
+        &self,
+        user: &UserId,
+        new: NewSession,
+    ) -> Result<(SessionToken, Session)> {
+        let ttl = match new.expires_within {
+            Some(d) if d.is_zero() => {
+                return Err(Error::InvalidKey(
+                    "the credential has expired: no session can be made from it".into(),
+                ));
+            }
+            Some(d) => d.min(self.ttl),
+            None => self.ttl,
+        };
         let token = SessionToken::generate();
         let now = now_ms();
         let session = Session {
             id: token.session_id(),
             user: user.clone(),
-            data,
+            data: new.data,
             created_at_ms: now,
-            expires_at_ms: now.saturating_add(ttl_ms(self.ttl)),
+            expires_at_ms: now.saturating_add(ttl_ms(ttl)),
+            credential: new.credential,
+            not_after_ms: new.expires_within.map(|d| now.saturating_add(ttl_ms(d))),
         };
         let key = keys::session(&session.id);
         let json = serde_json::to_string(&session)?;
         let opts = SetOptions {
-            ttl: Some(self.ttl),
+            ttl: Some(ttl),
             condition: SetCondition::IfAbsent,
         };
         if !self.manager.set_with(&key, json, opts).await? {
@@ -184,16 +237,87 @@ impl SessionStore {
         self.get_by_id(&token.session_id()).await
     }
 
-    /// Extends the session to a full TTL from now; `None` if it is gone (never resurrects a
-    /// deleted session).
+    /// The one validity check of a token: its session, if the session exists (not expired,
+    /// not deleted) and neither the token nor the session's credential is blacklisted.
+    ///
+    /// The session's `GET` and the token's blacklist `EXISTS` go out as one pipeline; a
+    /// session that names a credential costs one more `EXISTS` (its name is only known once
+    /// the session is read). Fails closed whatever the blacklist's [`FailMode`](super::FailMode):
+    /// the session itself has to be read.
+    pub async fn check(
+        &self,
+        token: &SessionToken,
+        blacklist: &TokenBlacklist,
+    ) -> Result<Option<Session>> {
+        let mut pipe = redis::pipe();
+        pipe.get(keys::session(&token.session_id()))
+            .exists(blacklist.key_of(token.as_str()));
+        let (json, revoked): (Option<String>, bool) = self.manager.pipeline(&pipe).await?;
+        let Some(json) = json.filter(|_| !revoked) else {
+            return Ok(None);
+        };
+        let session: Session = serde_json::from_str(&json)?;
+        if let Some(cred) = &session.credential
+            && self.manager.exists(&[&blacklist.key_of(cred)]).await? > 0
+        {
+            return Ok(None);
+        }
+        Ok(Some(session))
+    }
+
+    /// [`SessionStore::check`] for a session the caller already holds (an open socket,
+    /// before each message): still there, and neither the token nor its `credential` (the
+    /// session's, as [`SessionStore::check`] returned it) revoked, as one pipeline of
+    /// `EXISTS` without reading the session back. Fails closed.
+    pub async fn still_live(
+        &self,
+        token: &SessionToken,
+        credential: Option<&str>,
+        blacklist: &TokenBlacklist,
+    ) -> Result<bool> {
+        let mut pipe = redis::pipe();
+        pipe.exists(keys::session(&token.session_id()))
+            .exists(blacklist.key_of(token.as_str()));
+        if let Some(cred) = credential {
+            pipe.exists(blacklist.key_of(cred));
+        }
+        let counts: Vec<u64> = self.manager.pipeline(&pipe).await?;
+        Ok(counts.first() == Some(&1) && counts.iter().skip(1).all(|&n| n == 0))
+    }
+
+    /// Ends `token`'s session for good: blacklists the token for the rest of the session's
+    /// life, then deletes the session. In that order: if the delete fails, every check
+    /// already refuses the token. Returns whether the session still existed.
+    pub async fn end(
+        &self,
+        token: &SessionToken,
+        session: &Session,
+        blacklist: &TokenBlacklist,
+    ) -> Result<bool> {
+        let left = session.expires_at_ms.saturating_sub(now_ms()).max(1000);
+        blacklist
+            .revoke(token.as_str(), Duration::from_millis(left))
+            .await?;
+        self.remove(&session.user, &session.id).await
+    }
+
+    /// Extends the session to a full TTL from now (never past its `not_after_ms`); `None` if
+    /// it is gone (never resurrects a deleted session).
     pub async fn touch(&self, token: &SessionToken) -> Result<Option<Session>> {
         let id = token.session_id();
         let Some(mut session) = self.get_by_id(&id).await? else {
             return Ok(None);
         };
-        session.expires_at_ms = now_ms().saturating_add(ttl_ms(self.ttl));
+        let now = now_ms();
+        let until = now
+            .saturating_add(ttl_ms(self.ttl))
+            .min(session.not_after_ms.unwrap_or(u64::MAX));
+        if until <= now {
+            return Ok(None);
+        }
+        session.expires_at_ms = until;
         let opts = SetOptions {
-            ttl: Some(self.ttl),
+            ttl: Some(Duration::from_millis(until - now)),
             condition: SetCondition::IfPresent,
         };
         let json = serde_json::to_string(&session)?;
@@ -307,5 +431,110 @@ impl SessionStore {
             .arg(mode)
             .arg(INDEX_SLACK_MS);
         self.manager.invoke::<i64>(&inv).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    async fn store() -> (testkit::RedisServer, RedisManager) {
+        let server = testkit::RedisServer::start().expect("redis-server starts");
+        let manager =
+            RedisManager::connect(Config::from_url(&server.url()).expect("url")).expect("config");
+        manager
+            .wait_ready(Duration::from_secs(5))
+            .await
+            .expect("ready");
+        (server, manager)
+    }
+
+    #[tokio::test]
+    async fn check_finds_a_live_session_and_refuses_a_revoked_token_or_credential() {
+        let (_server, m) = store().await;
+        let (sessions, blacklist) = (SessionStore::new(m.clone()), TokenBlacklist::new(m));
+        let user = UserId::new("rita").expect("user");
+        let new = NewSession {
+            data: serde_json::json!({"k": 1}),
+            credential: Some("jti-1".into()),
+            expires_within: None,
+        };
+        let (token, created) = sessions.create_with(&user, new).await.expect("create");
+        let found = sessions.check(&token, &blacklist).await.expect("check");
+        assert_eq!(found.as_ref(), Some(&created));
+        assert!(
+            sessions
+                .still_live(&token, Some("jti-1"), &blacklist)
+                .await
+                .expect("recheck")
+        );
+
+        blacklist
+            .revoke("jti-1", Duration::from_secs(60))
+            .await
+            .expect("revoke the credential");
+        assert_eq!(
+            sessions.check(&token, &blacklist).await.expect("check"),
+            None
+        );
+        assert!(
+            !sessions
+                .still_live(&token, Some("jti-1"), &blacklist)
+                .await
+                .expect("recheck")
+        );
+        blacklist.unrevoke("jti-1").await.expect("unrevoke");
+
+        assert!(
+            sessions
+                .end(&token, &created, &blacklist)
+                .await
+                .expect("end")
+        );
+        assert_eq!(
+            sessions.check(&token, &blacklist).await.expect("check"),
+            None
+        );
+        assert!(blacklist.is_revoked(token.as_str()).await.expect("revoked"));
+        assert!(
+            !sessions
+                .still_live(&token, None, &blacklist)
+                .await
+                .expect("recheck"),
+            "an ended session is not live"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_from_a_credential_never_outlives_it_even_when_touched() {
+        let (_server, m) = store().await;
+        let sessions = SessionStore::new(m.clone()).with_ttl(Duration::from_secs(3600));
+        let user = UserId::new("sam").expect("user");
+        let new = NewSession {
+            expires_within: Some(Duration::from_secs(600)),
+            ..NewSession::default()
+        };
+        let (token, s) = sessions.create_with(&user, new).await.expect("create");
+        assert_eq!(s.expires_at_ms - s.created_at_ms, 600_000);
+        assert_eq!(s.not_after_ms, Some(s.expires_at_ms));
+        let ttl: i64 = m
+            .cmd(redis::cmd("PTTL").arg(keys::session(&s.id)))
+            .await
+            .expect("pttl");
+        assert!((590_000..=600_000).contains(&ttl), "{ttl}");
+        let touched = sessions.touch(&token).await.expect("touch").expect("live");
+        assert_eq!(touched.expires_at_ms, s.expires_at_ms);
+
+        let expired = NewSession {
+            expires_within: Some(Duration::ZERO),
+            ..NewSession::default()
+        };
+        let refused = sessions.create_with(&user, expired).await.unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            Error::InvalidKey("the credential has expired: no session can be made from it".into())
+                .to_string()
+        );
     }
 }

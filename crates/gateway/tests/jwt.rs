@@ -1,0 +1,98 @@
+//! JWT mode: a session never outlives the token it came from, and neither does its socket.
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::*;
+use futures_util::StreamExt;
+use serde_json::json;
+use testkit::RedisServer;
+use tokio_tungstenite::tungstenite::Message;
+
+const SECRET: &[u8] = b"jwt-tests-secret";
+
+fn now_s() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn jwt_gateway(server: &RedisServer) -> Gateway {
+    start_gateway(&server.url(), |c| {
+        c.auth = gateway::AuthMode::Jwt {
+            secret: SECRET.to_vec(),
+            issuer: None,
+            audience: None,
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_from_a_jwt_ends_with_the_jwts_exp_not_after_the_gateways_24_hours() {
+    let server = RedisServer::start().unwrap();
+    let gw = jwt_gateway(&server).await;
+    wait_ready(&gw).await;
+    let jwt = gateway::auth::jwt::sign_hs256(&json!({"sub": "kai", "exp": now_s() + 600}), SECRET);
+    let r = gw
+        .client
+        .post("/api/login", None, &json!({"token": jwt}))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let expires_in = r.json()["expires_in"].as_u64().unwrap();
+    assert!((595..=600).contains(&expires_in), "expires_in {expires_in}");
+    let token = r.json()["token"].as_str().unwrap().to_string();
+    let id = redis_ssot::SessionToken::parse(&token)
+        .unwrap()
+        .session_id();
+    let pttl: i64 = server
+        .cli(&["PTTL", &redis_ssot::keys::session(&id)])
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (590_000..=600_000).contains(&pttl),
+        "the session key lives {pttl} ms"
+    );
+
+    let missing = gw
+        .client
+        .post("/api/login", None, &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(missing.status, 400);
+    assert_eq!(
+        missing.json(),
+        json!({"error": "bad_request", "field": "token", "message": "token is required: the JWT from your sign-in"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_socket_is_closed_with_1008_when_its_jwt_expires() {
+    let server = RedisServer::start().unwrap();
+    let gw = jwt_gateway(&server).await;
+    wait_ready(&gw).await;
+    let jwt = gateway::auth::jwt::sign_hs256(&json!({"sub": "brief", "exp": now_s() + 2}), SECRET);
+    let token = gw.client.login_with(&json!({"token": jwt})).await.unwrap();
+    let mut ws = gw.client.connect(&token, &[]).await.unwrap();
+    let close = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(f))) => return f,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the socket is closed at the token's expiry")
+    .expect("with a close frame");
+    assert_eq!(u16::from(close.code), 1008);
+    assert_eq!(close.reason.as_str(), "session expired");
+    let after = gw.client.get("/api/threads", Some(&token)).await.unwrap();
+    assert_eq!(after.status, 401);
+}
