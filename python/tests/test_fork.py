@@ -25,6 +25,7 @@ CHILD = textwrap.dedent(
     m, ps = asyncio.run(before_fork())
     sessions = redis_ssot.SessionStore(m)
     cache = redis_ssot.Cache(m, "ns")
+    user = redis_ssot.RedisFactory(m).user_client(redis_ssot.UserContext("u1"))
 
     pid = os.fork()
     if pid == 0:
@@ -34,6 +35,8 @@ CHILD = textwrap.dedent(
             await m.set("k", "child")
             token, _ = await sessions.create("u1", {"from": "child"})
             await cache.set("x", {"y": 2}, 10)
+            await user.set("x", "from-child")
+            assert await user.get("x") == b"from-child"
             try:
                 await ps.get_message(ignore_subscribe_messages=True)
                 pubsub = "no error"

@@ -21,7 +21,7 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,10 +100,22 @@ impl Shared {
             .unwrap_or_else(|p| p.into_inner())
             .push(done);
         if !self.armed.swap(true, Ordering::SeqCst) {
-            // WouldBlock means the socket already holds unread bytes: the loop will wake.
-            // Any other error means the loop's end is closed (the loop is gone), and then
+            let byte = [1u8];
+            // SAFETY: `wake` owns the socket for as long as `self` lives, and `byte` is a valid
+            // one-byte buffer. MSG_NOSIGNAL: a closed peer must not kill an embedding process
+            // that does not ignore SIGPIPE.
+            let sent = unsafe {
+                libc::send(
+                    self.wake.as_raw_fd(),
+                    byte.as_ptr().cast(),
+                    1,
+                    libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+                )
+            };
+            // Not sent: either the socket already holds unread bytes (EAGAIN, the loop will
+            // wake anyway), or the loop's end is closed because the loop is gone, and then
             // there is nobody left to deliver to.
-            let _ = (&self.wake).write(&[1]);
+            let _ = sent;
         }
     }
 }
@@ -180,21 +192,30 @@ impl LoopBridge {
                 .map(|d| (pending.take(d.slot), d.outcome))
                 .collect()
         };
+        // Every future of the batch is resolved even if one of them fails to be (a future
+        // left unresolved would hang its caller); the first such failure is reported after.
+        let mut first_error = None;
         for (fut, outcome) in futures {
             let Some(fut) = fut else { continue };
-            let fut = fut.bind(py);
-            // A cancelled caller no longer wants the reply; that is the only way a future we
-            // created can already be done.
-            if fut.call_method0(intern!(py, "done"))?.is_truthy()? {
-                continue;
+            if let Err(e) = settle(py, fut.bind(py), outcome) {
+                first_error.get_or_insert(e);
             }
-            match resolve(py, outcome) {
-                Ok(v) => fut.call_method1(intern!(py, "set_result"), (v,))?,
-                Err(e) => fut.call_method1(intern!(py, "set_exception"), (e.into_value(py),))?,
-            };
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Resolves one future with its outcome, unless its caller cancelled it (the only way a
+/// future we created can already be done).
+fn settle(py: Python<'_>, fut: &Bound<'_, PyAny>, outcome: Outcome) -> PyResult<()> {
+    if fut.call_method0(intern!(py, "done"))?.is_truthy()? {
+        return Ok(());
+    }
+    match resolve(py, outcome) {
+        Ok(v) => fut.call_method1(intern!(py, "set_result"), (v,))?,
+        Err(e) => fut.call_method1(intern!(py, "set_exception"), (e.into_value(py),))?,
+    };
+    Ok(())
 }
 
 impl LoopBridge {

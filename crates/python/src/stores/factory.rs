@@ -6,6 +6,7 @@
 //! `UserId`).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -17,6 +18,7 @@ use super::{Handle, PerProcess, later, py_bool, py_none, py_u64, user_id_py};
 use crate::args::{to_bytes, to_text};
 use crate::errors;
 use crate::reply::{raw, string};
+use crate::runtime::Local;
 
 /// Who a request acts for: a validated user id and an optional correlation id.
 #[pyclass(frozen, module = "redis_ssot._native", name = "UserContext")]
@@ -68,7 +70,7 @@ impl UserContext {
 pub(crate) struct RedisFactory {
     handle: Handle,
     decode: bool,
-    factory: PerProcess<redis_ssot::RedisFactory>,
+    factory: Arc<PerProcess<redis_ssot::RedisFactory>>,
 }
 
 #[pymethods]
@@ -95,20 +97,20 @@ impl RedisFactory {
         Ok(RedisFactory {
             handle,
             decode,
-            factory,
+            factory: Arc::new(factory),
         })
     }
 
     /// A client confined to `ctx`'s user. Opens no connection and sends nothing.
     fn user_client(&self, py: Python<'_>, ctx: &Bound<'_, UserContext>) -> PyResult<UserClient> {
-        let client = self
-            .factory
-            .get(py, &self.handle)?
-            .user_client(&ctx.get().ctx);
+        let ctx = ctx.get().ctx.clone();
+        let client = self.factory.get(py, &self.handle)?.user_client(&ctx);
         Ok(UserClient {
             handle: Handle::of_core(&self.handle),
             decode: self.decode,
-            client,
+            factory: self.factory.clone(),
+            ctx,
+            client: Mutex::new(Local::new(client)),
         })
     }
 
@@ -132,7 +134,10 @@ impl Handle {
 pub(crate) struct UserClient {
     handle: Handle,
     decode: bool,
-    client: redis_ssot::UserClient,
+    factory: Arc<PerProcess<redis_ssot::RedisFactory>>,
+    ctx: redis_ssot::UserContext,
+    /// Rebuilt from the factory in a forked child: the parent's holds the parent's manager.
+    client: Mutex<Local<redis_ssot::UserClient>>,
 }
 
 fn secs_ttl(ttl: Ttl) -> i64 {
@@ -152,25 +157,25 @@ impl UserClient {
     /// The user id as given.
     #[getter]
     fn user_id(&self, py: Python<'_>) -> Py<PyAny> {
-        user_id_py(py, self.client.user_id())
+        user_id_py(py, &self.ctx.user_id)
     }
 
     /// The correlation id of the context, if any.
     #[getter]
     fn request_id(&self) -> Option<String> {
-        self.client.request_id().map(str::to_string)
+        self.ctx.request_id.clone()
     }
 
     /// The full Redis key of a relative name (for logs and tests).
     fn key_of(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<String> {
-        self.client
+        self.c(py)?
             .key_of(&self::name(name)?)
             .map_err(|e| errors::to_py(py, e))
     }
 
     /// This user's counters in this process: ops, errors, rejected, in_flight.
     fn stats(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let s = self.client.stats();
+        let s = self.c(py)?.stats();
         let d = PyDict::new(py);
         d.set_item("ops", s.ops)?;
         d.set_item("errors", s.errors)?;
@@ -181,7 +186,7 @@ impl UserClient {
 
     /// GET: the value, or `None`.
     fn get(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (c, n, decode) = (self.client.clone(), self::name(name)?, self.decode);
+        let (c, n, decode) = (self.c(py)?, self::name(name)?, self.decode);
         self.handle.spawn(py, async move {
             let v: Option<Value> = c.get(&n).await?;
             Ok(later(v, move |py, v| match v {
@@ -200,11 +205,7 @@ impl UserClient {
         value: &Bound<'_, PyAny>,
         ex: Option<f64>,
     ) -> PyResult<Py<PyAny>> {
-        let (c, n, v) = (
-            self.client.clone(),
-            self::name(name)?,
-            to_bytes(value, "value")?,
-        );
+        let (c, n, v) = (self.c(py)?, self::name(name)?, to_bytes(value, "value")?);
         let ttl = ex.map(|s| crate::client::duration(s, "ex")).transpose()?;
         self.handle.spawn(py, async move {
             match ttl {
@@ -217,14 +218,14 @@ impl UserClient {
 
     /// DEL: whether the key existed.
     fn delete(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (c, n) = (self.client.clone(), self::name(name)?);
+        let (c, n) = (self.c(py)?, self::name(name)?);
         self.handle
             .spawn(py, async move { Ok(later(c.del(&n).await?, py_bool)) })
     }
 
     /// EXISTS: whether the key exists.
     fn exists(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (c, n) = (self.client.clone(), self::name(name)?);
+        let (c, n) = (self.c(py)?, self::name(name)?);
         self.handle
             .spawn(py, async move { Ok(later(c.exists(&n).await?, py_bool)) })
     }
@@ -232,7 +233,7 @@ impl UserClient {
     /// INCRBY `amount`: the new value.
     #[pyo3(signature = (name, amount = 1))]
     fn incr(&self, py: Python<'_>, name: &Bound<'_, PyAny>, amount: i64) -> PyResult<Py<PyAny>> {
-        let (c, n) = (self.client.clone(), self::name(name)?);
+        let (c, n) = (self.c(py)?, self::name(name)?);
         self.handle.spawn(py, async move {
             Ok(later(c.incr_by(&n, amount).await?, |py, v| {
                 Ok(v.into_pyobject(py)?.into_any().unbind())
@@ -248,7 +249,7 @@ impl UserClient {
 
     /// A TTL of `time` seconds: whether the key exists.
     fn expire(&self, py: Python<'_>, name: &Bound<'_, PyAny>, time: f64) -> PyResult<Py<PyAny>> {
-        let (c, n) = (self.client.clone(), self::name(name)?);
+        let (c, n) = (self.c(py)?, self::name(name)?);
         let ttl = crate::client::duration(time, "time")?;
         self.handle.spawn(
             py,
@@ -258,7 +259,7 @@ impl UserClient {
 
     /// TTL in seconds: -2 if missing, -1 if it never expires.
     fn ttl(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (c, n) = (self.client.clone(), self::name(name)?);
+        let (c, n) = (self.c(py)?, self::name(name)?);
         self.handle.spawn(py, async move {
             let t = secs_ttl(c.ttl(&n).await?);
             Ok(later(t, |py, t| {
@@ -276,7 +277,7 @@ impl UserClient {
         value: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
         let (c, n, k, v) = (
-            self.client.clone(),
+            self.c(py)?,
             self::name(name)?,
             to_text(key, "key")?,
             to_bytes(value, "value")?,
@@ -295,7 +296,7 @@ impl UserClient {
         key: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
         let (c, n, k, decode) = (
-            self.client.clone(),
+            self.c(py)?,
             self::name(name)?,
             to_text(key, "key")?,
             self.decode,
@@ -311,7 +312,7 @@ impl UserClient {
 
     /// HGETALL: a dict (empty when missing).
     fn hgetall(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (c, n, decode) = (self.client.clone(), self::name(name)?, self.decode);
+        let (c, n, decode) = (self.c(py)?, self::name(name)?, self.decode);
         self.handle.spawn(py, async move {
             let all: HashMap<String, Value> = c.hgetall(&n).await?;
             Ok(later(all, move |py, all| {
@@ -332,7 +333,7 @@ impl UserClient {
         name: &Bound<'_, PyAny>,
         keys: &Bound<'_, PyTuple>,
     ) -> PyResult<Py<PyAny>> {
-        let (c, n) = (self.client.clone(), self::name(name)?);
+        let (c, n) = (self.c(py)?, self::name(name)?);
         let keys: Vec<String> = keys
             .iter()
             .map(|k| to_text(&k, "key"))
@@ -373,7 +374,7 @@ impl UserClient {
         start: i64,
         end: i64,
     ) -> PyResult<Py<PyAny>> {
-        let (c, n, decode) = (self.client.clone(), self::name(name)?, self.decode);
+        let (c, n, decode) = (self.c(py)?, self::name(name)?, self.decode);
         self.handle.spawn(py, async move {
             let items: Vec<Value> = c.lrange(&n, start, end).await?;
             Ok(later(items, move |py, items| {
@@ -388,14 +389,14 @@ impl UserClient {
 
     /// LLEN.
     fn llen(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (c, n) = (self.client.clone(), self::name(name)?);
+        let (c, n) = (self.c(py)?, self::name(name)?);
         self.handle
             .spawn(py, async move { Ok(later(c.llen(&n).await?, py_u64)) })
     }
 
     /// The relative names of all of this user's keys (SCAN), sorted.
     fn names(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let c = self.client.clone();
+        let c = self.c(py)?;
         self.handle.spawn(py, async move {
             Ok(later(c.names().await?, |py, names| {
                 Ok(PyList::new(py, names)?.into_any().unbind())
@@ -405,14 +406,14 @@ impl UserClient {
 
     /// Deletes every key of this user, and nothing else: how many were removed.
     fn clear(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let c = self.client.clone();
+        let c = self.c(py)?;
         self.handle
             .spawn(py, async move { Ok(later(c.clear().await?, py_u64)) })
     }
 
     /// A JSON value under `name`, or `None`.
     fn get_json(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (c, n) = (self.client.clone(), self::name(name)?);
+        let (c, n) = (self.c(py)?, self::name(name)?);
         self.handle.spawn(py, async move {
             let v: Option<serde_json::Value> = c.get_json(&n).await?;
             Ok(later(v, super::py_json))
@@ -428,7 +429,7 @@ impl UserClient {
         value: &Bound<'_, PyAny>,
         ex: Option<f64>,
     ) -> PyResult<Py<PyAny>> {
-        let (c, n) = (self.client.clone(), self::name(name)?);
+        let (c, n) = (self.c(py)?, self::name(name)?);
         let v = crate::json::from_py(value, "value")?;
         let ttl: Option<Duration> = ex.map(|s| crate::client::duration(s, "ex")).transpose()?;
         self.handle.spawn(py, async move {
@@ -439,6 +440,17 @@ impl UserClient {
 }
 
 impl UserClient {
+    /// This process's Rust client.
+    fn c(&self, py: Python<'_>) -> PyResult<redis_ssot::UserClient> {
+        let mut slot = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = slot.get() {
+            return Ok(c.clone());
+        }
+        let fresh = self.factory.get(py, &self.handle)?.user_client(&self.ctx);
+        *slot = Local::new(fresh.clone());
+        Ok(fresh)
+    }
+
     fn push(
         &self,
         py: Python<'_>,
@@ -446,7 +458,7 @@ impl UserClient {
         values: &Bound<'_, PyTuple>,
         left: bool,
     ) -> PyResult<Py<PyAny>> {
-        let (c, n) = (self.client.clone(), self::name(name)?);
+        let (c, n) = (self.c(py)?, self::name(name)?);
         let values: Vec<Vec<u8>> = values
             .iter()
             .map(|v| to_bytes(&v, "value"))
