@@ -142,7 +142,13 @@ async def bench(url: str, names: List[str], tasks_list: List[int], ops: int, rou
     clients = {}
     closers = []
     for name in names:
-        client, close = await make_client(name, url)
+        try:
+            client, close = await make_client(name, url)
+        except ImportError as e:
+            raise SystemExit(
+                f"{name} is not installed ({e}); pip install redis==8.1.0 valkey-glide==2.5.3, "
+                "or leave it out with --clients"
+            ) from None
         clients[name] = client
         closers.append(close)
     results: Dict[str, Any] = {}

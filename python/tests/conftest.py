@@ -19,6 +19,7 @@ import pytest
 import pytest_asyncio
 
 import redis_ssot
+from redis_ssot import sync
 
 if "site-packages" not in (redis_ssot.__file__ or ""):
     raise RuntimeError(
@@ -110,6 +111,17 @@ class RedisServer:
     def stop(self) -> None:
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def close_the_process_manager() -> Iterator[None]:
+    """After every test, whatever it did: close the process-wide manager, so a failed test
+    cannot leave one behind that makes the next test's `init` a different-config error."""
+    yield
+    try:
+        sync.get_redis_manager().close()
+    except redis_ssot.NotInitialized:
+        pass
 
 
 @pytest.fixture
