@@ -179,6 +179,9 @@ def _view(root: Any, decode_responses: bool, cls: type, mode: str) -> Any:
     with _views_lock:
         view = _views.get(key)
         if view is None or not view.same_as(root):
+            # Views of managers closed since are dead weight: drop them with this miss.
+            for k in [k for k, v in _views.items() if v.state == "closed"]:
+                del _views[k]
             view = cls(root, mode=mode, decode_responses=bool(decode_responses))
             _views[key] = view
         return view
