@@ -173,7 +173,7 @@ impl LoopBridge {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(errors::type_error(format!(
+                    return Err(errors::os_error(format!(
                         "redis_ssot wake-up socket failed: {e}"
                     )));
                 }
@@ -221,7 +221,7 @@ fn settle(py: Python<'_>, fut: &Bound<'_, PyAny>, outcome: Outcome) -> PyResult<
 impl LoopBridge {
     fn open(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Py<LoopBridge>> {
         let io = |e: std::io::Error| {
-            errors::type_error(format!("redis_ssot cannot create its wake-up socket: {e}"))
+            errors::os_error(format!("redis_ssot cannot create its wake-up socket: {e}"))
         };
         let (rx, tx) = UnixStream::pair().map_err(io)?;
         rx.set_nonblocking(true).map_err(io)?;

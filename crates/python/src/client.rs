@@ -209,7 +209,7 @@ impl Client {
         let status = self.core.lease(py)?.manager.status();
         let verdict = status.verdict();
         let mut json = serde_json::to_value(&status)
-            .map_err(|e| errors::type_error(format!("status: {e}")))?;
+            .map_err(|e| errors::runtime_error(format!("status could not be built: {e}")))?;
         if let Some(map) = json.as_object_mut() {
             map.insert("verdict".into(), serde_json::Value::String(verdict));
         }

@@ -82,9 +82,9 @@ impl Core {
         // The old value is the parent's: `Local` leaks it instead of dropping it.
         *slot = fresh.clone();
         drop(slot);
-        let live = fresh
-            .get()
-            .ok_or_else(|| errors::type_error("fork generation changed while starting"))?;
+        let live = fresh.get().ok_or_else(|| {
+            errors::runtime_error("the process forked again while its manager was starting")
+        })?;
         // A forked child's first command should not fail only because its new connection is
         // still being made: wait up to the connect timeout, with the GIL released and no lock
         // held. If Redis is down the wait ends and the command gets the honest NotReady.

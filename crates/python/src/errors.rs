@@ -181,6 +181,16 @@ pub(crate) fn type_error(message: impl Into<String>) -> PyErr {
     PyTypeError::new_err(message.into())
 }
 
+/// An `OSError` in plain words (the package's own sockets and threads).
+pub(crate) fn os_error(message: impl Into<String>) -> PyErr {
+    pyo3::exceptions::PyOSError::new_err(message.into())
+}
+
+/// A `RuntimeError` in plain words (an internal invariant that did not hold).
+pub(crate) fn runtime_error(message: impl Into<String>) -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err(message.into())
+}
+
 /// A `ValueError` in plain words.
 pub(crate) fn value_error(message: impl Into<String>) -> PyErr {
     PyValueError::new_err(message.into())

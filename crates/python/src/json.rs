@@ -45,7 +45,7 @@ fn convert(v: &Bound<'_, PyAny>, at: &str, depth: usize) -> PyResult<Value> {
     if let Ok(f) = v.cast::<PyFloat>() {
         return Number::from_f64(f.value())
             .map(Value::Number)
-            .ok_or_else(|| value_error(format!("{at} is {} , which JSON cannot hold", f.value())));
+            .ok_or_else(|| value_error(format!("{at} is {}, which JSON cannot hold", f.value())));
     }
     if let Ok(s) = v.cast::<PyString>() {
         return Ok(Value::String(s.to_cow()?.into_owned()));

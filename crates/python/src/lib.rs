@@ -43,7 +43,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::install_fork_handler().map_err(|e| {
-        errors::type_error(format!("redis_ssot cannot install its fork handler: {e}"))
+        errors::os_error(format!("redis_ssot cannot install its fork handler: {e}"))
     })?;
     m.add_class::<client::Client>()?;
     m.add_class::<bridge::LoopBridge>()?;

@@ -86,7 +86,7 @@ impl RedisFactory {
         ops_per_sec: Option<u32>,
     ) -> PyResult<RedisFactory> {
         let handle = Handle::of(manager)?;
-        let decode = manager.cast::<crate::client::Client>()?.get().decode;
+        let decode = handle.decode;
         let limits = UserLimits {
             max_concurrent,
             ops_per_sec,
@@ -106,7 +106,7 @@ impl RedisFactory {
         let ctx = ctx.get().ctx.clone();
         let client = self.factory.get(py, &self.handle)?.user_client(&ctx);
         Ok(UserClient {
-            handle: Handle::of_core(&self.handle),
+            handle: self.handle.clone(),
             decode: self.decode,
             factory: self.factory.clone(),
             ctx,
@@ -117,15 +117,6 @@ impl RedisFactory {
     /// How many users have a live client in this process.
     fn live_users(&self, py: Python<'_>) -> PyResult<usize> {
         Ok(self.factory.get(py, &self.handle)?.live_users())
-    }
-}
-
-impl Handle {
-    fn of_core(h: &Handle) -> Handle {
-        Handle {
-            core: h.core.clone(),
-            mode: h.mode,
-        }
     }
 }
 

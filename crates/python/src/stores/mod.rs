@@ -29,9 +29,12 @@ use crate::errors;
 use crate::runtime::Local;
 
 /// What every store handle holds: the manager's core and how calls return.
+#[derive(Clone)]
 pub(crate) struct Handle {
     core: Arc<Core>,
     mode: Mode,
+    /// The manager handle's `decode_responses` (for the stores that return raw values).
+    pub(crate) decode: bool,
 }
 
 impl Handle {
@@ -46,6 +49,7 @@ impl Handle {
         Ok(Handle {
             core: client.core.clone(),
             mode: client.mode(),
+            decode: client.decode,
         })
     }
 
