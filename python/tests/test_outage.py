@@ -140,3 +140,27 @@ async def test_aclose_refuses_later_calls_and_init_makes_a_new_manager(server):
     await fresh.wait_ready(5)
     assert await fresh.ping() is True
     await fresh.aclose()
+
+
+async def test_a_hung_server_is_a_timeout_and_too_many_in_flight_is_overloaded(server):
+    m = redis_ssot.init(server.url, command_timeout=0.3, max_in_flight=5, health_interval=60)
+    await m.wait_ready(5)
+    try:
+        while m.status()["health_checks"] < 1:  # the check after connecting is done
+            await asyncio.sleep(0.01)
+        server.pause()
+        try:
+            results = await asyncio.gather(*(m.get("k") for _ in range(50)), return_exceptions=True)
+        finally:
+            server.resume()
+        kinds = [type(r).__name__ for r in results]
+        assert kinds.count("Timeout") == 5, kinds
+        assert kinds.count("Overloaded") == 45, kinds
+        timeout = next(r for r in results if isinstance(r, redis_ssot.Timeout))
+        overloaded = next(r for r in results if isinstance(r, redis_ssot.Overloaded))
+        assert (timeout.op, timeout.after, overloaded.limit) == ("GET", 0.3, 5)
+        assert isinstance(timeout, redis_ssot.Unavailable) and isinstance(overloaded, redis_ssot.Unavailable)
+        await m.wait_ready(5)
+        assert await m.ping() is True
+    finally:
+        await m.aclose()
