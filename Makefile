@@ -3,7 +3,7 @@ CARGO ?= cargo
 BIN := target/release/redis-ssot
 
 .PHONY: deps deps-browser build run status test lint fmt bench bench-stores bench-gateway bench-cluster garden
-.PHONY: garden-venv wheel test-garden-python
+.PHONY: garden-venv wheel test-garden-python python test-python bench-python
 
 deps:
 	@./scripts/install-deps.sh
@@ -33,6 +33,7 @@ test: deps-browser lint
 	$(CARGO) test --workspace
 	$(CARGO) run -q --bin redis-ssot -- garden scan . --no-progress
 	$(MAKE) test-garden-python
+	$(MAKE) test-python
 
 bench: deps build
 	$(BIN) bench --clients 50
@@ -71,3 +72,35 @@ wheel: garden-venv
 
 test-garden-python: wheel
 	GARDEN_VENV=$(GARDEN_VENV) ./scripts/test-garden-python.sh
+
+## The redis_ssot Python package (python/): a virtualenv made here with maturin, pytest and the
+## bench's peers, pinned; `make python` builds the release wheel and installs it there.
+PYTHON ?= python3
+VENV ?= $(CURDIR)/python/.venv
+VPY := $(VENV)/bin/python
+PY_DEPS := maturin==1.16.0 pytest==9.2.0 pytest-asyncio==1.5.0 redis==8.1.0 valkey-glide==2.5.3 uvloop==0.23.0
+WHEELS := $(CURDIR)/target/wheels
+
+$(VENV)/.deps:
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check $(PY_DEPS)
+	touch $@
+
+python: $(VENV)/.deps
+	rm -f $(WHEELS)/redis_ssot-*.whl
+	cd python && $(VENV)/bin/maturin build --release --quiet -o $(WHEELS)
+	$(VPY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEELS)/redis_ssot-*.whl
+
+## The pytest suite against real redis-server processes, on a debug wheel (built from the same
+## target dir as `cargo test`, so it costs about a minute), really installed in the venv.
+test-python: deps $(VENV)/.deps
+	rm -f $(WHEELS)/redis_ssot-*.whl python/redis_ssot/_native*.so
+	cd python && $(VENV)/bin/maturin build --quiet -o $(WHEELS)
+	$(VPY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEELS)/redis_ssot-*.whl
+	$(CARGO) build -q -p redis-ssot-python --example session_interop
+	REDIS_SSOT_INTEROP_BIN=$(CURDIR)/target/debug/examples/session_interop \
+		$(VENV)/bin/pytest -q -c python/pyproject.toml python/tests
+
+## redis_ssot against redis-py and valkey-glide, one run, same server (docs/BENCHMARKS.md).
+bench-python: deps python
+	$(VPY) -m redis_ssot.bench

@@ -35,6 +35,8 @@
 //! - `commands`: the typed command surface (strings, lists, hashes, sets, sorted sets,
 //!   streams, pipelines, scripts, SCAN, `cmd()`, durable writes).
 //! - [`pubsub`]: subscriptions that resubscribe after a reconnect and report gaps.
+//! - `pubsub_dynamic`: one subscription whose channels and patterns change as it runs
+//!   ([`DynamicSubscription`], used by the Python package's `PubSub`).
 //! - [`status`]: the serializable [`Status`] snapshot and its one-line verdict.
 //! - [`state`]: the connection states.
 //! - [`metrics`]: metric names, descriptions and buckets.
@@ -76,6 +78,7 @@ pub mod metrics;
 mod notes;
 mod pool;
 pub mod pubsub;
+mod pubsub_dynamic;
 mod replica;
 mod shard;
 mod slot;
@@ -97,6 +100,7 @@ pub use global::{get_redis_manager, init};
 pub use handshake::LoadProgress;
 pub use manager::RedisManager;
 pub use pubsub::{PubSubEvent, Subscription};
+pub use pubsub_dynamic::{DynamicSubscription, PubSubControl, PubSubMessage};
 pub use replica::ReplicaReads;
 pub use state::ConnState;
 pub use status::{NotReadyReason, Status};

@@ -1,0 +1,100 @@
+"""The blocking API: the same manager from plain threads, thread-safe, GIL released while a
+call waits."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import redis_ssot
+from redis_ssot import sync
+
+
+@pytest.fixture
+def blocking(server):
+    m = sync.init(server.url)
+    m.wait_ready(5)
+    yield m
+    m.close()
+
+
+def test_commands_pipelines_scan_and_stores_block_and_return_values(blocking, server):
+    assert blocking.set("k", "v") is True
+    assert blocking.get("k") == b"v"
+    assert blocking.get("missing") is None
+    with blocking.pipeline() as pipe:
+        assert pipe.incr("n").incr("n").execute() == [1, 2]
+    assert sorted(blocking.scan_iter(match="*")) == [b"k", b"n"]
+    assert blocking.client(decode_responses=True).get("k") == "v"
+    sessions = redis_ssot.SessionStore(blocking)
+    token, session = sessions.create("alice", {"role": "admin"})
+    assert sessions.get(token) == session
+    script = blocking.register_script("return ARGV[1]")
+    assert script(args=["x"]) == b"x"
+    assert len(server.clients()) == 1
+
+
+def test_many_threads_share_it_safely(blocking):
+    errors = []
+
+    def worker(i):
+        try:
+            for j in range(200):
+                blocking.incr(f"c{i % 4}")
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [blocking.get(f"c{i}") for i in range(4)] == [b"400"] * 4
+
+
+def test_the_gil_is_released_while_a_call_waits(blocking):
+    spins = 0
+    stop = threading.Event()
+
+    def spinner():
+        nonlocal spins
+        while not stop.is_set():
+            spins += 1
+
+    t = threading.Thread(target=spinner)
+    t.start()
+    time.sleep(0.05)
+    before = spins
+    assert blocking.blpop(["empty"], timeout=0.5) is None
+    during = spins - before
+    stop.set()
+    t.join()
+    assert during > 10_000, f"the other thread ran only {during} loop turns in 0.5 s"
+
+
+def test_blocking_pubsub(blocking):
+    with blocking.pubsub() as ps:
+        ps.subscribe("c")
+        assert ps.get_message() == {"type": "subscribe", "pattern": None, "channel": b"c", "data": 1}
+        assert blocking.publish("c", "hi") == 1
+        assert ps.get_message(timeout=5) == {"type": "message", "pattern": None, "channel": b"c", "data": b"hi"}
+
+
+def test_sync_and_asyncio_views_share_one_manager(server):
+    import asyncio
+
+    b = sync.init(server.url)
+    b.wait_ready(5)
+
+    async def main():
+        a = redis_ssot.init(server.url)
+        assert a.same_as(b)
+        await a.set("shared", "1")
+
+    asyncio.run(main())
+    assert b.get("shared") == b"1"
+    assert len(server.clients()) == 1
+    b.close()
