@@ -179,6 +179,7 @@ impl RedisManager {
             // Ends with the manager: its connection closes, `recv` returns `None` and every
             // later change is `Err(Closed)`.
             tokio::select! {
+                biased;
                 _ = stop.wait_for(|stopping| *stopping) => {}
                 _ = follow(mgr, ctl_rx, tx) => {}
             }
@@ -307,6 +308,12 @@ async fn follow(
         let deadline = mgr.inner.config.command_timeout;
         loop {
             if let Some(c) = pending.take() {
+                // A change asked for as the manager shuts down is refused as closed, not
+                // with whatever error the closing connection gives.
+                if mgr.state() == ConnState::Closed {
+                    refuse(Some(c), Error::Closed);
+                    return;
+                }
                 if !apply(&mut sink, &mut wanted, c, deadline).await {
                     break;
                 }
