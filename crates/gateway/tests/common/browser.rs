@@ -1,6 +1,7 @@
 //! Headless Chromium for the page's tests, driven over chromedriver's WebDriver HTTP API
 //! (hyper's client, from loadgen). Screenshots go to `$GATEWAY_SCREENSHOTS` when it is set.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,10 @@ fn which(names: &[&str]) -> Option<String> {
     })
 }
 
-/// A chromedriver child with one browser session; both end on drop.
+/// A chromedriver child with one browser session; both end on drop. chromedriver runs in a
+/// process group of its own, which its Chromium (browser, zygote, renderers, GPU process)
+/// joins, and drop kills the whole group: killing chromedriver alone left every Chromium of a
+/// test run behind, orphaned and busy.
 pub struct Browser {
     child: Child,
     http: HttpClient,
@@ -29,6 +33,9 @@ pub struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        let group = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory involved.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -52,6 +59,7 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("start chromedriver");
         let http = HttpClient::new(&format!("127.0.0.1:{port}"));
