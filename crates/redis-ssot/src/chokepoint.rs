@@ -158,26 +158,12 @@ impl RedisManager {
             op: op.name(),
             after: timeout,
         };
-        let (result, generation) = match inner.slot.send_on_wire(cmd) {
-            // Our own connection: queued already; its writes coalesce by themselves.
-            Ok((reply, generation)) => match inner.deadlines.guard_in(span, reply).await {
-                Some(reply) => (
-                    reply
-                        .map_err(Error::from)
-                        .and_then(|v| v.extract_error().map_err(Error::from))
-                        .and_then(decode::<T>),
-                    Some(generation),
-                ),
-                None => (Err(timed_out()), Some(generation)),
-            },
-            // A redis-rs connection (TLS): the coalescer batches in front of it.
-            Err(cmd) => {
-                let send = inner.coalescer.send(&inner.slot, timeout, cmd);
-                match inner.deadlines.guard_in(span, send).await {
-                    Some((sent, generation)) => (sent.and_then(decode::<T>), generation),
-                    None => (Err(timed_out()), None),
-                }
-            }
+        // The coalescer: sent at once when fewer than two sends are in flight, otherwise
+        // packed with the other waiting commands into one pipeline.
+        let send = inner.coalescer.send(&inner.slot, timeout, cmd);
+        let (result, generation) = match inner.deadlines.guard_in(span, send).await {
+            Some((sent, generation)) => (sent.and_then(decode::<T>), generation),
+            None => (Err(timed_out()), None),
         };
         let generation = generation.or_else(|| inner.slot.generation()).unwrap_or(0);
         // 4. classify and account

@@ -14,20 +14,16 @@ use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 use redis::{Pipeline, RedisConnectionInfo, RedisFuture, Value};
 
-use crate::coalesce::BatchStats;
 use crate::config::{Config, ServerAddr, Topology};
 use crate::error::{ConnectionKind, Error, Result};
-use crate::wire::Wire;
 
 /// A live connection the choke point can send through. Cloning is cheap (handles to the same
 /// socket(s)).
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum Conn {
-    /// The manager's own multiplexed connection (plain TCP or a unix socket) to a standalone
-    /// server or a Sentinel-named primary (see [`Wire`]).
-    Wire(Wire),
-    /// A redis-rs multiplexed connection: what TLS connections use.
+    /// A redis-rs multiplexed connection to a standalone server or a Sentinel-named primary
+    /// (TCP, TLS or a unix socket).
     Single(MultiplexedConnection),
     /// A Redis Cluster connection (routes by slot, follows MOVED/ASK).
     Cluster(ClusterConnection),
@@ -36,7 +32,6 @@ pub enum Conn {
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Conn::Wire(c) => c.req_packed_command(cmd),
             Conn::Single(c) => c.req_packed_command(cmd),
             Conn::Cluster(c) => c.req_packed_command(cmd),
         }
@@ -49,7 +44,6 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Conn::Wire(c) => c.req_packed_commands(pipeline, offset, count),
             Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
             Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
         }
@@ -57,7 +51,6 @@ impl ConnectionLike for Conn {
 
     fn get_db(&self) -> i64 {
         match self {
-            Conn::Wire(c) => c.get_db(),
             Conn::Single(c) => c.get_db(),
             Conn::Cluster(c) => c.get_db(),
         }
@@ -67,8 +60,6 @@ impl ConnectionLike for Conn {
 /// Knows how to reach the deployment; holds no connection itself.
 pub(crate) struct Connector {
     config: Arc<Config>,
-    /// Where the connections count their multi-command writes.
-    stats: Arc<BatchStats>,
     tls_certs: Option<redis::TlsCertificates>,
     /// The primary a sentinel just announced (`+switch-master`), tried before asking the
     /// sentinels again: right after a switch the other sentinels may still name the old one.
@@ -78,7 +69,7 @@ pub(crate) struct Connector {
 impl Connector {
     /// Prepares everything that can fail without I/O (TLS files are read here, so a missing CA
     /// file is a config error at start-up rather than an endless reconnect loop).
-    pub(crate) fn new(config: Arc<Config>, stats: Arc<BatchStats>) -> Result<Self> {
+    pub(crate) fn new(config: Arc<Config>) -> Result<Self> {
         let tls_certs = match &config.tls {
             None => None,
             Some(tls) => {
@@ -106,7 +97,6 @@ impl Connector {
             }
         };
         Ok(Connector {
-            stats,
             config,
             tls_certs,
             primary_hint: Mutex::new(None),
@@ -278,22 +268,8 @@ impl Connector {
         }
     }
 
-    /// One connection to one server: the manager's own [`Wire`] for plain TCP and unix
-    /// sockets, redis-rs's multiplexed connection for TLS.
+    /// One multiplexed redis-rs connection to one server.
     async fn connect_single(&self, addr: &ServerAddr) -> Result<Conn> {
-        if self.config.tls.is_none() {
-            let login = crate::wire::Login {
-                username: self.config.username.clone(),
-                password: self
-                    .config
-                    .password
-                    .as_ref()
-                    .map(|p| p.expose().to_string()),
-                db: self.config.db,
-            };
-            let wire = Wire::connect(addr, &login, self.stats.clone()).await?;
-            return Ok(Conn::Wire(wire));
-        }
         let client = self.client_for(addr)?;
         let conn = client
             .get_multiplexed_async_connection_with_config(&self.async_config())

@@ -19,8 +19,6 @@
 //! - `conn_cache`: spare handles of the shared connection, per thread.
 //! - `deadline`: the coarse deadline ring, its watchdog, and `Deadline`.
 //! - `connection`: turns a config into a live standalone, Sentinel or cluster connection.
-//! - `wire`: the manager's own multiplexed connection (plain TCP, unix): a combining writer,
-//!   a resumable RESP2 reader; concurrent commands leave as one write.
 //! - `handshake`: the PING that ends every connect, and a loading server's progress.
 //! - `supervisor`: connects and reconnects forever; loading, swaps and connection checks.
 //! - [`breaker`]: the circuit breaker.
@@ -87,7 +85,6 @@ pub mod status;
 pub mod stores;
 mod supervisor;
 mod topology;
-mod wire;
 
 pub use breaker::BreakerState;
 pub use commands::{
@@ -104,7 +101,6 @@ pub use pubsub_dynamic::{DynamicSubscription, PubSubControl, PubSubMessage};
 pub use replica::ReplicaReads;
 pub use state::ConnState;
 pub use status::{NotReadyReason, Status};
-pub use wire::Wire;
 
 pub use keys::UserId;
 pub use stores::{

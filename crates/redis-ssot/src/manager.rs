@@ -51,7 +51,7 @@ pub(crate) struct Inner {
     pub(crate) deadlines: Deadlines,
     /// Single commands on a redis-rs shared connection (TLS), coalesced under load.
     pub(crate) coalescer: crate::coalesce::Coalescer,
-    /// Multi-command writes, by the coalescer or the connections themselves.
+    /// The coalescer's pipelines, counted for `status()`.
     pub(crate) batches: Arc<crate::coalesce::BatchStats>,
     pub(crate) counters: Counters,
     pub(crate) metrics: OperationMetrics,
@@ -117,7 +117,7 @@ impl RedisManager {
         crate::metrics::describe();
         let config = Arc::new(config);
         let batches = Arc::new(crate::coalesce::BatchStats::default());
-        let connector = Connector::new(config.clone(), batches.clone())?;
+        let connector = Connector::new(config.clone())?;
         let inner = Arc::new(Inner {
             gate: Gate::new(
                 BreakerConfig {

@@ -19,8 +19,6 @@ use crate::conn_cache::ConnCache;
 use crate::connection::Conn;
 use crate::error::Result;
 use crate::pool::DedicatedPool;
-use crate::wire::Reply as WireReply;
-use redis::Cmd;
 
 /// The connection currently installed.
 struct Installed {
@@ -113,22 +111,6 @@ impl ConnSlot {
     #[inline]
     pub(crate) fn put(&self, generation: u64, conn: Conn) {
         self.spares.put(generation, conn);
-    }
-
-    /// Queues `cmd` on the installed connection when that is the manager's own [`Wire`]
-    /// (synchronously, with no handle cloned) and returns the reply's future and the
-    /// connection's generation; `Err` with the command when the installed connection is of
-    /// another kind (or none is installed).
-    #[inline]
-    pub(crate) fn send_on_wire(&self, cmd: Cmd) -> std::result::Result<(WireReply, u64), Cmd> {
-        let guard = self.installed.load();
-        match guard.as_ref() {
-            Some(i) => match &i.conn {
-                Conn::Wire(w) => Ok((w.send(&cmd), i.generation)),
-                _ => Err(cmd),
-            },
-            None => Err(cmd),
-        }
     }
 
     /// The installed connection's generation.

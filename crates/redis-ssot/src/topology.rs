@@ -121,7 +121,7 @@ impl RedisManager {
                         .await
                         .and_then(SlotMap::parse)
                 }
-                Conn::Single(_) | Conn::Wire(_) => Ok(SlotMap(Vec::new())),
+                Conn::Single(_) => Ok(SlotMap(Vec::new())),
             };
             (c, r)
         })

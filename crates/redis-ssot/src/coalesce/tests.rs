@@ -1,5 +1,5 @@
-//! The coalescer against a real TLS server (plain connections use the manager's own `Wire`,
-//! which coalesces by itself): replies go to their own callers, a reply error fails only its
+//! The coalescer against a real server, over TLS (the path is the same for plain TCP, which
+//! the other suites cover): replies go to their own callers, a reply error fails only its
 //! own command, a lone command is never batched, and a batch whose leader is cancelled still
 //! answers the others.
 

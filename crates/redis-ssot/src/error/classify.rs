@@ -180,7 +180,7 @@ fn server_reply(err: RedisError) -> Error {
                 index + 1,
                 line(item)
             ),
-            // Our own connection already says which command (see `transaction_refused`).
+            // No queued refusal to name: the server's own EXECABORT text.
             None => items[0]
                 .1
                 .details()
@@ -196,41 +196,6 @@ fn server_reply(err: RedisError) -> Error {
     Error::Redis {
         code: first.code().to_string(),
         message: first.details().unwrap_or_default().to_string(),
-    }
-}
-
-/// The error of a transaction whose queued commands the server refused, as the manager's own
-/// connection reports it (`refused`: each refusal with its reply's position; MULTI's is 0, so
-/// the position is the command's number). redis-rs has no public constructor for its
-/// "transaction aborted" error, so: an outage reason among the refusals is returned as that
-/// refusal (it decides the whole call), otherwise an `EXECABORT` reply naming the first one.
-pub(crate) fn transaction_refused(refused: Vec<(usize, redis::Value)>) -> RedisError {
-    let errors: Vec<(usize, ServerError)> = refused
-        .into_iter()
-        .filter_map(|(at, v)| match v {
-            redis::Value::ServerError(e) => Some((at, e)),
-            _ => None,
-        })
-        .collect();
-    if let Some((_, outage)) = errors.iter().find(|(_, e)| {
-        matches!(
-            class_of(e.kind(), e.code()),
-            Class::Busy(_) | Class::Connection(_)
-        )
-    }) {
-        return RedisError::from(outage.clone());
-    }
-    let described = match errors.first() {
-        Some((at, e)) => format!(
-            "transaction discarded: command {at} was refused: {}",
-            line(e)
-        ),
-        None => "transaction discarded".to_string(),
-    };
-    let wire = format!("-EXECABORT {}\r\n", described.replace(['\r', '\n'], " "));
-    match redis::parse_redis_value(wire.as_bytes()) {
-        Ok(redis::Value::ServerError(e)) => RedisError::from(e),
-        _ => RedisError::from((ErrorKind::Server(ServerErrorKind::ExecAbort), "EXECABORT")),
     }
 }
 

@@ -16,7 +16,6 @@ mod kinds;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) use classify::transaction_refused;
 pub use kinds::{BusyReason, ConnectionKind, Outcome};
 
 use crate::state::ConnState;
