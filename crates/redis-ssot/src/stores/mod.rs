@@ -57,3 +57,17 @@ pub(crate) fn now_ms() -> u64 {
 pub(crate) fn ttl_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
+
+/// A real server and a ready manager on it, for the stores' unit tests.
+#[cfg(test)]
+pub(crate) async fn test_manager() -> (testkit::RedisServer, crate::RedisManager) {
+    let server = testkit::RedisServer::start().expect("redis-server starts");
+    let url = server.url();
+    let manager =
+        crate::RedisManager::connect(crate::Config::from_url(&url).expect("url")).expect("config");
+    manager
+        .wait_ready(Duration::from_secs(5))
+        .await
+        .expect("ready");
+    (server, manager)
+}

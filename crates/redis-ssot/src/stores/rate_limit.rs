@@ -263,16 +263,9 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
 
     async fn limiter() -> (testkit::RedisServer, RateLimiter) {
-        let server = testkit::RedisServer::start().expect("redis-server starts");
-        let manager =
-            RedisManager::connect(Config::from_url(&server.url()).expect("url")).expect("config");
-        manager
-            .wait_ready(Duration::from_secs(5))
-            .await
-            .expect("ready");
+        let (server, manager) = crate::stores::test_manager().await;
         (server, RateLimiter::new(manager))
     }
 

@@ -437,17 +437,9 @@ impl SessionStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
 
     async fn store() -> (testkit::RedisServer, RedisManager) {
-        let server = testkit::RedisServer::start().expect("redis-server starts");
-        let manager =
-            RedisManager::connect(Config::from_url(&server.url()).expect("url")).expect("config");
-        manager
-            .wait_ready(Duration::from_secs(5))
-            .await
-            .expect("ready");
-        (server, manager)
+        crate::stores::test_manager().await
     }
 
     #[tokio::test]
