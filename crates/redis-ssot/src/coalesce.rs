@@ -42,8 +42,8 @@ use crate::state::ConnState;
 /// batches the most; more lets a few concurrent callers go without waiting for each other.
 pub(crate) const MAX_IN_FLIGHT: usize = 2;
 
-/// Writes that carried more than one command, and the commands in them, whichever path sent
-/// them (this coalescer, or the manager's own connection's combining writes): for `status()`.
+/// The coalescer's pipelines of more than one command, and the commands in them: for
+/// `status()` and the bench.
 #[derive(Debug, Default)]
 pub(crate) struct BatchStats {
     batches: AtomicU64,
