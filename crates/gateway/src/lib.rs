@@ -10,7 +10,7 @@
 //! - [`config`]: [`GatewayConfig`], auth mode, the outage hook, limits.
 //! - [`admin`]: the operator's admin token (digest only, constant-time check).
 //! - [`server`]: [`serve`] (bind, log the URL, run until shutdown).
-//! - [`state`]: [`AppState`](state::AppState), what every handler shares.
+//! - [`state`]: [`AppState`], what every handler shares.
 //! - [`routes`]: [`router`] and one file per group of HTTP routes.
 //! - [`extract`]: extractors that validate before handlers run (JSON, query, client IP,
 //!   session, the readiness gate).
