@@ -7,7 +7,7 @@
 //! with one `COUNT limit + 1` range (the extra entry answers "is there more this way") and
 //! one `COUNT 1` probe the other way, sent together.
 
-use redis_ssot::{Error, RedisManager, UserId};
+use redis_ssot::{Error, RedisManager, StreamEntry, UserId};
 use serde::Serialize;
 
 use crate::eventlog::decode_all;
@@ -140,14 +140,15 @@ impl Threads {
         let key = keys::thread_log(user, thread);
         let m = &self.manager;
         let more = limit + 1;
+        // Each page asks for one event more than it returns: whether it came says whether
+        // there is more in the direction read. The other direction, away from a cursor, is
+        // probed with one entry.
         match cursor {
             Cursor::Newest => {
-                let mut entries = m.xrevrange(&key, "+", "-", more).await?;
-                let has_older = entries.len() > limit;
-                entries.truncate(limit);
-                entries.reverse();
+                let (events, has_older) =
+                    newest_first(m.xrevrange(&key, "+", "-", more).await?, limit)?;
                 Ok(Page {
-                    events: decode_all(entries)?,
+                    events,
                     has_older,
                     has_newer: false,
                 })
@@ -158,12 +159,9 @@ impl Threads {
                     m.xrevrange(&key, &exclusive, "-", more),
                     m.xrange(&key, &inclusive, "+", 1)
                 );
-                let mut entries = page?;
-                let has_older = entries.len() > limit;
-                entries.truncate(limit);
-                entries.reverse();
+                let (events, has_older) = newest_first(page?, limit)?;
                 Ok(Page {
-                    events: decode_all(entries)?,
+                    events,
                     has_older,
                     has_newer: !probe?.is_empty(),
                 })
@@ -200,4 +198,13 @@ impl Threads {
             .lrange(&keys::said(user, thread), start, -1)
             .await
     }
+}
+
+/// A page read newest first with one entry more than `limit`: at most `limit` events, oldest
+/// first, and whether there were older ones.
+fn newest_first(mut entries: Vec<StreamEntry>, limit: usize) -> Result<(Vec<Event>, bool), Error> {
+    let has_older = entries.len() > limit;
+    entries.truncate(limit);
+    entries.reverse();
+    Ok((decode_all(entries)?, has_older))
 }
