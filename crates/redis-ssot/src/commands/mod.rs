@@ -21,15 +21,30 @@ use crate::error::{Error, Result};
 use crate::manager::RedisManager;
 use crate::metrics::Op;
 
-/// Builds a `Cmd` in place (no clone of a half-built command).
+/// Builds a `Cmd` in place (no clone of a half-built command), with its buffers sized for
+/// the arguments up front: `redis::cmd` starts from empty vectors and grows them an argument
+/// at a time, which callgrind put at about 8% of a GET/SET's instructions.
 macro_rules! cmd {
     ($name:literal $(, $arg:expr)* $(,)?) => {{
-        let mut c = redis::cmd($name);
+        let mut c = redis::Cmd::with_capacity(
+            1 $( + $crate::commands::one(stringify!($arg)) )*,
+            $crate::commands::CMD_BYTES,
+        );
+        c.arg($name);
         $( c.arg($arg); )*
         c
     }};
 }
 pub(crate) use cmd;
+
+/// The bytes a built command starts with room for: a name, a key and a short value; a
+/// longer argument grows the buffer once.
+pub(crate) const CMD_BYTES: usize = 96;
+
+/// One argument slot per macro argument (most arguments are one Redis argument).
+pub(crate) const fn one(_: &str) -> usize {
+    1
+}
 
 /// The largest key the manager will send (Redis allows 512 MiB; nobody means that).
 pub const MAX_KEY_LEN: usize = 64 * 1024;
