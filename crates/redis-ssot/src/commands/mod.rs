@@ -27,7 +27,7 @@ use crate::metrics::Op;
 macro_rules! cmd {
     ($name:literal $(, $arg:expr)* $(,)?) => {{
         let mut c = redis::Cmd::with_capacity(
-            1 $( + $crate::commands::one(stringify!($arg)) )*,
+            1 + <[&str]>::len(&[$(stringify!($arg)),*]),
             $crate::commands::CMD_BYTES,
         );
         c.arg($name);
@@ -38,13 +38,9 @@ macro_rules! cmd {
 pub(crate) use cmd;
 
 /// The bytes a built command starts with room for: a name, a key and a short value; a
-/// longer argument grows the buffer once.
+/// longer argument grows the buffer once. The argument count is one per macro argument (most
+/// arguments are one Redis argument).
 pub(crate) const CMD_BYTES: usize = 96;
-
-/// One argument slot per macro argument (most arguments are one Redis argument).
-pub(crate) const fn one(_: &str) -> usize {
-    1
-}
 
 /// The largest key the manager will send (Redis allows 512 MiB; nobody means that).
 pub const MAX_KEY_LEN: usize = 64 * 1024;
