@@ -1,12 +1,13 @@
-//! `redis-ssot bench`: the manager against a plain redis-rs connection, in the same run.
+//! `redis-ssot bench`: the manager against a plain redis-rs connection, in the same run, and
+//! against fred (the other Rust client) when the target is one server on TCP.
 //!
-//! Both modes send the same SET/GET mix of 16-byte values from N concurrent tasks over
-//! connections with the same socket options (redis-rs defaults: TCP_NODELAY off), and rounds
-//! alternate the mode order so drift (thermal, other load) hits both alike. The figure that
-//! matters is the ratio manager/raw: what the choke point costs.
+//! Every mode sends the same SET/GET mix of 16-byte values from N concurrent tasks over one
+//! connection with the same socket options (TCP_NODELAY off: the default of redis-rs and of
+//! fred), and rounds rotate the mode order so drift (thermal, other load) hits all alike. The
+//! figure that matters is the ratio manager/raw: what the choke point costs, or saves.
 //!
-//! This module is the one place outside the manager crate allowed to open a raw redis-rs
-//! connection (see `ssot.toml`): it is the baseline.
+//! This module is the one place outside the manager crate allowed to open a raw redis-rs or
+//! fred connection (see `ssot.toml`): they are the baselines.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,6 @@ use serde::Serialize;
 use crate::embedded::Listen;
 use crate::target::RedisTarget;
 
-const VALUE: &[u8; 16] = b"0123456789abcdef";
 const KEYS_PER_TASK: usize = 100;
 
 /// Arguments of `redis-ssot bench`.
@@ -95,6 +95,15 @@ pub struct BenchReport {
     pub manager: ModeReport,
     /// A plain redis-rs multiplexed connection.
     pub raw: ModeReport,
+    /// fred 10.1 with its defaults (one connection, commands pipelined, no command timeout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fred: Option<ModeReport>,
+    /// The median over rounds of manager ops/s ÷ fred ops/s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fred_ratio: Option<f64>,
+    /// Why fred was not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fred_missing: Option<String>,
     /// The median over rounds of (manager ops/s ÷ raw ops/s) of the two back-to-back runs of
     /// one round: on a shared machine, drift between rounds moves both runs of a round alike,
     /// so this is steadier than the ratio of the two medians.
@@ -137,6 +146,26 @@ enum Mode {
     Manager(RedisManager),
     /// A plain redis-rs connection: multiplexed for one server, cluster-async for a cluster.
     Raw(Conn),
+    /// A fred client (one connection to one server).
+    Fred(fred::clients::Client),
+}
+
+/// A fred client of the standalone TCP server at `url`, with fred's defaults, connected.
+async fn fred_client(url: &str, topology: &Topology) -> Result<fred::clients::Client, String> {
+    use fred::interfaces::ClientLike;
+    if !matches!(topology, Topology::Standalone(ServerAddr::Tcp { .. })) {
+        return Err("fred is only run against one server on TCP".into());
+    }
+    let config = fred::types::config::Config::from_url(url)
+        .map_err(|e| format!("fred cannot reach this target: {e}"))?;
+    let client = fred::types::Builder::from_config(config)
+        .build()
+        .map_err(|e| format!("fred: {e}"))?;
+    client
+        .init()
+        .await
+        .map_err(|e| format!("fred did not connect: {e}"))?;
+    Ok(client)
 }
 
 /// Runs the benchmark and prints the report.
@@ -255,12 +284,23 @@ async fn bench_kv(
 ) -> Result<Option<BenchReport>, String> {
     let redacted = manager.config().redacted_url();
     let raw = raw_connection(target.url(), args.raw_no_timeout).await?;
-    let modes = [Mode::Raw(raw), Mode::Manager(manager.clone())];
+    let fred = fred_client(target.url(), &manager.config().topology).await;
+    let mut modes = vec![Mode::Raw(raw), Mode::Manager(manager.clone())];
+    let fred_missing = match fred {
+        Ok(client) => {
+            modes.push(Mode::Fred(client));
+            None
+        }
+        Err(why) => Some(why),
+    };
     if let Some(only) = only {
         let mode = match only {
             "raw" => &modes[0],
             "manager" => &modes[1],
-            other => return Err(format!("--only takes raw or manager, not {other:?}")),
+            "fred" => modes
+                .get(2)
+                .ok_or_else(|| fred_missing.clone().unwrap_or_default())?,
+            other => return Err(format!("--only takes raw, manager or fred, not {other:?}")),
         };
         let (rate, hist, cpu) = run_round(mode, args.clients, args.ops).await?;
         println!(
@@ -274,13 +314,16 @@ async fn bench_kv(
     for m in &modes {
         run_round(m, args.clients, (args.ops / 10).max(args.clients)).await?;
     }
-    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    let mut cpus: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    let mut hists = [new_hist()?, new_hist()?];
+    let n = modes.len();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut hists = (0..n).map(|_| new_hist()).collect::<Result<Vec<_>, _>>()?;
     let before = manager.status();
     for round in 0..args.rounds {
-        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        for i in order {
+        // Each mode goes first, second, … in turn: raw, manager, fred, then manager, fred,
+        // raw, … (with two modes: raw first, then manager first).
+        for k in 0..n {
+            let i = (round + k) % n;
             let (rate, hist, cpu) = run_round(&modes[i], args.clients, args.ops).await?;
             rates[i].push(rate);
             cpus[i].push(cpu);
@@ -295,6 +338,11 @@ async fn bench_kv(
         cpu_us_per_op: median(&cpus[i]),
     };
     let (raw_r, mgr_r) = (report_of(0), report_of(1));
+    let fred_r = (n > 2).then(|| report_of(2));
+    let fred_ratio = (n > 2).then(|| {
+        let r: Vec<f64> = rates[1].iter().zip(&rates[2]).map(|(m, f)| m / f).collect();
+        median(&r)
+    });
     let round_ratios: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(m, r)| m / r).collect();
     let cpu_ratios: Vec<f64> = cpus[0].iter().zip(&cpus[1]).map(|(r, m)| r / m).collect();
     let after = manager.status();
@@ -303,6 +351,10 @@ async fn bench_kv(
     let batches = after.coalesced_batches - before.coalesced_batches;
     let coalesced_commands = after.coalesced_commands - before.coalesced_commands;
     manager.shutdown(Duration::from_secs(1)).await;
+    if let Some(Mode::Fred(client)) = modes.get(2) {
+        use fred::interfaces::ClientLike;
+        let _ = client.quit().await;
+    }
     Ok(Some(BenchReport {
         clients: args.clients,
         ops: args.ops,
@@ -313,12 +365,15 @@ async fn bench_kv(
         cpu_ratio: median(&cpu_ratios),
         manager: mgr_r,
         raw: raw_r,
+        fred: fred_r,
+        fred_ratio,
+        fred_missing,
         coalesced_commands,
         mean_batch: coalesced_commands as f64 / batches.max(1) as f64,
         pipelined_limit: limit.as_ref().ok().copied(),
         pipelined_limit_missing: limit.err(),
-        socket: "TCP_NODELAY off, keepalive off (redis-rs defaults), one multiplexed connection \
-                 (per node on a cluster), both modes"
+        socket: "TCP_NODELAY off, keepalive off (redis-rs and fred defaults), one multiplexed \
+                 connection (per node on a cluster), every mode"
             .into(),
         raw_response_timeout: if args.raw_no_timeout {
             "none".into()
@@ -345,7 +400,12 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         "{:<8} {:>12} {:>8} {:>8} {:>8} {:>10}",
         "mode", "ops/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op"
     );
-    for (name, m) in [("raw", &r.raw), ("manager", &r.manager)] {
+    let rows = [
+        ("raw", Some(&r.raw)),
+        ("manager", Some(&r.manager)),
+        ("fred", r.fred.as_ref()),
+    ];
+    for (name, m) in rows.into_iter().filter_map(|(n, m)| Some((n, m?))) {
         println!(
             "{:<8} {:>12.0} {:>8} {:>8} {:>8} {:>10.3}",
             name, m.ops_per_sec, m.p50_us, m.p99_us, m.p999_us, m.cpu_us_per_op
@@ -362,6 +422,13 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         "client CPU per op, raw/manager: {:.3} (median of per-round ratios)",
         r.cpu_ratio
     );
+    match (r.fred_ratio, &r.fred_missing) {
+        (Some(ratio), _) => println!(
+            "ratio manager/fred: {ratio:.3} (median of per-round ratios; fred 10.1 defaults: no command timeout)"
+        ),
+        (None, Some(why)) => println!("fred: not run ({why})"),
+        (None, None) => {}
+    }
     match (r.pipelined_limit, &r.pipelined_limit_missing) {
         (Some(limit), _) => println!(
             "server's pipelined limit (redis-benchmark -P 16, same run): {limit:.0} ops/s; manager at {:.1}% of it, raw at {:.1}%",
@@ -371,7 +438,8 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         (None, Some(why)) => println!("server's pipelined limit: not measured ({why})"),
         (None, None) => {}
     }
-    let total = (r.ops * r.rounds) as f64;
+    // Each task runs ops ÷ clients rounded up, so a round runs a few more than --ops.
+    let total = (r.ops.div_ceil(r.clients) * r.clients * r.rounds) as f64;
     println!(
         "manager coalescing: {:.1}% of commands went out in pipelines of {:.1} on average",
         100.0 * r.coalesced_commands as f64 / total.max(1.0),
@@ -439,22 +507,32 @@ async fn run_round(
     Ok((done as f64 / secs, hist, cpu))
 }
 
+/// One task's operations: SET then GET of the same key, over its own 100 keys in turn, each
+/// key with a value of its own. Every GET must return what its SET wrote, so a reply that
+/// reached the wrong caller fails the bench instead of passing unseen.
 async fn task(mode: Mode, t: usize, n: usize) -> Result<(Histogram<u64>, usize), String> {
-    let keys: Vec<String> = (0..KEYS_PER_TASK)
-        .map(|i| format!("bench:{t}:{i}"))
+    let keys: Vec<(String, [u8; 16])> = (0..KEYS_PER_TASK)
+        .map(|k| {
+            let mut value = [0u8; 16];
+            value.copy_from_slice(format!("{t:08x}{k:08x}").as_bytes());
+            (format!("bench:{t}:{k}"), value)
+        })
         .collect();
+    // Operation i: a SET when i is even, then the GET of that key.
+    let op = |i: usize| (i.is_multiple_of(2), &keys[(i / 2) % KEYS_PER_TASK]);
     let mut hist = new_hist()?;
     match mode {
         Mode::Manager(m) => {
             for i in 0..n {
-                let key = &keys[i % KEYS_PER_TASK];
+                let (set, (key, value)) = op(i);
                 let start = Instant::now();
-                if i % 2 == 0 {
-                    m.set(key, VALUE.as_slice())
+                if set {
+                    m.set(key, value.as_slice())
                         .await
                         .map_err(|e| e.to_string())?;
                 } else {
-                    let _: Option<Vec<u8>> = m.get(key).await.map_err(|e| e.to_string())?;
+                    let got: Option<Vec<u8>> = m.get(key).await.map_err(|e| e.to_string())?;
+                    check(key, got, value)?;
                 }
                 record(&mut hist, start);
             }
@@ -463,21 +541,40 @@ async fn task(mode: Mode, t: usize, n: usize) -> Result<(Histogram<u64>, usize),
             // `Conn` is redis-rs's own connection types behind one enum; nothing of the
             // manager runs here.
             for i in 0..n {
-                let key = &keys[i % KEYS_PER_TASK];
+                let (set, (key, value)) = op(i);
                 let start = Instant::now();
-                if i % 2 == 0 {
+                if set {
                     let () = redis::cmd("SET")
                         .arg(key)
-                        .arg(VALUE.as_slice())
+                        .arg(value.as_slice())
                         .query_async(&mut c)
                         .await
                         .map_err(|e| e.to_string())?;
                 } else {
-                    let _: Option<Vec<u8>> = redis::cmd("GET")
+                    let got: Option<Vec<u8>> = redis::cmd("GET")
                         .arg(key)
                         .query_async(&mut c)
                         .await
                         .map_err(|e| e.to_string())?;
+                    check(key, got, value)?;
+                }
+                record(&mut hist, start);
+            }
+        }
+        Mode::Fred(c) => {
+            use fred::interfaces::KeysInterface;
+            for i in 0..n {
+                let (set, (key, value)) = op(i);
+                let start = Instant::now();
+                if set {
+                    let () = c
+                        .set(key.as_str(), value.as_slice(), None, None, false)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                } else {
+                    let got: Option<Vec<u8>> =
+                        c.get(key.as_str()).await.map_err(|e| e.to_string())?;
+                    check(key, got, value)?;
                 }
                 record(&mut hist, start);
             }
@@ -486,7 +583,44 @@ async fn task(mode: Mode, t: usize, n: usize) -> Result<(Histogram<u64>, usize),
     Ok((hist, n))
 }
 
+/// A GET's reply against the value its SET wrote just before.
+fn check(key: &str, got: Option<Vec<u8>>, want: &[u8; 16]) -> Result<(), String> {
+    match got {
+        Some(v) if v == want => Ok(()),
+        other => Err(format!(
+            "GET {key} returned {:?}, not the {:?} its SET wrote",
+            other.as_deref().map(String::from_utf8_lossy),
+            String::from_utf8_lossy(want)
+        )),
+    }
+}
+
 fn record(hist: &mut Histogram<u64>, start: Instant) {
     let us = start.elapsed().as_micros().max(1) as u64;
     hist.saturating_record(us);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+
+    #[test]
+    fn a_get_that_returns_another_value_or_nothing_fails_the_bench() {
+        let want = b"0000000100000002";
+        assert_eq!(check("bench:1:2", Some(want.to_vec()), want), Ok(()));
+        assert_eq!(
+            check("bench:1:2", Some(b"0000000100000003".to_vec()), want),
+            Err(
+                "GET bench:1:2 returned Some(\"0000000100000003\"), not the \"0000000100000002\" its SET wrote"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            check("bench:1:2", None, want),
+            Err(
+                "GET bench:1:2 returned None, not the \"0000000100000002\" its SET wrote"
+                    .to_string()
+            )
+        );
+    }
 }
