@@ -3,7 +3,7 @@
 //! - `serve`: the chat gateway (embedded redis-server when no URL is given).
 //! - `status`: is Redis ready for a service configured like this (or: ask a running gateway).
 //! - `admin`: a running gateway's operator controls (reconnect, reset the breaker).
-//! - `bench`: the manager against a raw redis-rs connection, same run, same sockets.
+//! - `bench`: the manager against a raw redis-rs connection and fred, same run, same sockets.
 //! - `garden`: the SSOT scanner and fixer (front end in `garden.rs`, engine in crate `gardener`).
 
 mod admin;
@@ -48,7 +48,7 @@ enum Command {
     Status(status::StatusArgs),
     /// A running gateway's operator controls.
     Admin(admin::AdminArgs),
-    /// Benchmark the manager against a raw redis-rs connection.
+    /// Benchmark the manager against a raw redis-rs connection and fred, in the same run.
     Bench(bench::BenchArgs),
     /// Find and fix code that bypasses the one manager.
     Garden(garden::GardenArgs),
