@@ -6,7 +6,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use testkit::{RedisCluster, RedisServer, ServerOptions};
+use testkit::Value as Resp;
+use testkit::{RedisCluster, RedisServer, RespClient, ServerOptions};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_redis-ssot"));
@@ -54,18 +55,18 @@ fn the_report_has_every_mode_and_counts_the_coalesced_commands_of_the_manager_on
         "{coalesced} > the manager's 2,412 commands"
     );
     // The server was the one asked: every mode's keys are there.
-    let mut conn = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let keys: i64 = redis::cmd("DBSIZE").query(&mut conn).unwrap();
-    assert_eq!(keys, 400, "4 tasks × 100 keys each, shared by the modes");
-    let value: Vec<u8> = redis::cmd("GET")
-        .arg("bench:3:99")
-        .query(&mut conn)
-        .unwrap();
+    let mut conn = RespClient::connect(server.addr().unwrap(), Duration::from_secs(5)).unwrap();
+    conn.command_ok(&["AUTH", "bench-pass-7"]).unwrap();
+    let keys = conn.command(&["DBSIZE"]).unwrap();
     assert_eq!(
-        value, b"0000000300000063",
+        keys,
+        Resp::Int(400),
+        "4 tasks × 100 keys each, shared by the modes"
+    );
+    let value = conn.command(&["GET", "bench:3:99"]).unwrap();
+    assert_eq!(
+        value,
+        Resp::Bulk(b"0000000300000063".to_vec()),
         "task 3's key 99 holds its own value"
     );
 }
