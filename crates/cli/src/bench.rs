@@ -339,12 +339,9 @@ async fn bench_kv(
     };
     let (raw_r, mgr_r) = (report_of(0), report_of(1));
     let fred_r = (n > 2).then(|| report_of(2));
-    let fred_ratio = (n > 2).then(|| {
-        let r: Vec<f64> = rates[1].iter().zip(&rates[2]).map(|(m, f)| m / f).collect();
-        median(&r)
-    });
-    let round_ratios: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(m, r)| m / r).collect();
-    let cpu_ratios: Vec<f64> = cpus[0].iter().zip(&cpus[1]).map(|(r, m)| r / m).collect();
+    let fred_ratio = (n > 2).then(|| median(&per_round(&rates[1], &rates[2])));
+    let round_ratios = per_round(&rates[1], &rates[0]);
+    let cpu_ratios = per_round(&cpus[0], &cpus[1]);
     let after = manager.status();
     let limit =
         crate::bench_peer::pipelined_limit(&manager.config().topology, args.clients, args.ops);
@@ -459,6 +456,11 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
 
 fn new_hist() -> Result<Histogram<u64>, String> {
     Histogram::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())
+}
+
+/// Round by round, `num ÷ den` (two modes' figures of the same rounds).
+fn per_round(num: &[f64], den: &[f64]) -> Vec<f64> {
+    num.iter().zip(den).map(|(a, b)| a / b).collect()
 }
 
 fn median(v: &[f64]) -> f64 {
