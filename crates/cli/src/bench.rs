@@ -112,6 +112,11 @@ pub struct BenchReport {
     pub ratio_of_medians: f64,
     /// Every round's ratio, in round order.
     pub round_ratios: Vec<f64>,
+    /// A distribution-free interval for `ratio` (two order statistics of `round_ratios`) and
+    /// how sure it is; absent with too few rounds for 95%. A target outside it is shown met or
+    /// missed; inside it, this run cannot tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_interval: Option<MedianInterval>,
     /// raw CPU per op ÷ manager CPU per op (median of per-round ratios): the same question
     /// as `ratio`, asked of the client's CPU time instead of the wall clock, so much less
     /// sensitive to what else the machine is doing.
@@ -139,6 +144,17 @@ pub struct BenchReport {
     /// run, so the cluster's cost can be read off beside it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standalone: Option<Box<BenchReport>>,
+}
+
+/// An interval that holds the median of what the rounds sample with probability `confidence`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MedianInterval {
+    /// Lower end.
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+    /// The probability that it covers the median, from the binomial distribution (≥ 0.95).
+    pub confidence: f64,
 }
 
 #[derive(Clone)]
@@ -357,6 +373,7 @@ async fn bench_kv(
         ops: args.ops,
         rounds: args.rounds,
         ratio: median(&round_ratios),
+        ratio_interval: median_interval(&round_ratios),
         ratio_of_medians: mgr_r.ops_per_sec / raw_r.ops_per_sec,
         round_ratios,
         cpu_ratio: median(&cpu_ratios),
@@ -415,6 +432,15 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         rounds.join(" "),
         r.ratio_of_medians
     );
+    match r.ratio_interval {
+        Some(i) => println!(
+            "  {:.0}% interval of that median: {:.3} to {:.3} (a target inside it is neither met nor missed by this run)",
+            100.0 * i.confidence,
+            i.low,
+            i.high
+        ),
+        None => println!("  too few rounds for a 95% interval of that median (6 or more give one)"),
+    }
     println!(
         "client CPU per op, raw/manager: {:.3} (median of per-round ratios)",
         r.cpu_ratio
@@ -461,6 +487,34 @@ fn new_hist() -> Result<Histogram<u64>, String> {
 /// Round by round, `num ÷ den` (two modes' figures of the same rounds).
 fn per_round(num: &[f64], den: &[f64]) -> Vec<f64> {
     num.iter().zip(den).map(|(a, b)| a / b).collect()
+}
+
+/// The narrowest interval between two order statistics of `v`, `k`-th from each end, that
+/// covers the median of the distribution `v` was drawn from with probability ≥ 0.95: it
+/// misses only if at least `n - k + 1` draws fall on one side, `2 · P(Bin(n, ½) < k)`.
+fn median_interval(v: &[f64]) -> Option<MedianInterval> {
+    let n = v.len();
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    // P(Bin(n, ½) ≤ j) for j = 0, 1, …, accumulated in f64 (n is a few dozen at most).
+    let total = 2f64.powi(n as i32);
+    let mut below = 0.0; // P(Bin(n, ½) < k)
+    let mut choose = 1.0; // C(n, k - 1)
+    let mut best = None;
+    for k in 1..=n / 2 {
+        below += choose / total;
+        choose = choose * (n - k + 1) as f64 / k as f64;
+        let confidence = 1.0 - 2.0 * below;
+        if confidence < 0.95 {
+            break;
+        }
+        best = Some(MedianInterval {
+            low: s[k - 1],
+            high: s[n - k],
+            confidence,
+        });
+    }
+    best
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -604,7 +658,38 @@ fn record(hist: &mut Histogram<u64>, start: Instant) {
 
 #[cfg(test)]
 mod tests {
-    use super::check;
+    use super::{MedianInterval, check, median_interval};
+
+    #[test]
+    fn the_median_interval_is_two_order_statistics_with_their_binomial_coverage() {
+        // 11 rounds: the 2nd and 10th smallest cover the median with 1 - 2·12/2048.
+        let rounds = [1.2, 0.9, 1.1, 1.0, 0.8, 1.3, 0.95, 1.05, 1.15, 0.85, 1.25];
+        assert_eq!(
+            median_interval(&rounds),
+            Some(MedianInterval {
+                low: 0.85,
+                high: 1.25,
+                confidence: 1.0 - 24.0 / 2048.0
+            })
+        );
+        // 6 rounds: only the extremes, 1 - 2/64; 5 rounds cannot reach 95%.
+        let six = [3.0, 1.0, 2.0, 6.0, 5.0, 4.0];
+        assert_eq!(
+            median_interval(&six),
+            Some(MedianInterval {
+                low: 1.0,
+                high: 6.0,
+                confidence: 1.0 - 2.0 / 64.0
+            })
+        );
+        assert_eq!(median_interval(&six[..5]), None);
+        assert_eq!(median_interval(&[]), None);
+        // 20 rounds: the 6th from each end (P(Bin(20, ½) ≤ 5) = 21,700 / 2^20).
+        let twenty: Vec<f64> = (1..=20).map(f64::from).collect();
+        let i = median_interval(&twenty).expect("20 rounds give an interval");
+        assert_eq!((i.low, i.high), (6.0, 15.0));
+        assert!((i.confidence - (1.0 - 2.0 * 21_700.0 / 1_048_576.0)).abs() < 1e-12);
+    }
 
     #[test]
     fn a_get_that_returns_another_value_or_nothing_fails_the_bench() {
