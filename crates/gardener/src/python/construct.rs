@@ -5,7 +5,8 @@
 //! imported from the canonical module once, after the file's leading imports. The canonical
 //! module must define that name. A construction with arguments carries configuration the
 //! shared manager does not take, so it is left for review, as is one the rule gives no
-//! `construct_with` for.
+//! `construct_with` for, and one in a file where the name `fix` would import is already
+//! bound to something else (by any binding: an assignment, `def`, parameter, import, ...).
 
 use super::defined::ModuleIndex;
 use super::{Bindings, Facts, Use, edit, line_of};
@@ -39,6 +40,15 @@ pub(super) fn repair(
     }
     if let Err(reason) = index.binding(canonical.segments(), &with.import) {
         return Repair::review(reason);
+    }
+    if let Some(&at) = facts.bound.get(with.import.as_str()) {
+        return Repair::review(format!(
+            "`{}` is already bound at line {} of this file, so writing `{}` here would not \
+             mean the shared manager",
+            with.import,
+            line_of(facts.source, at),
+            with.expression
+        ));
     }
     let mut edits = vec![edit(call.range, with.expression.clone())];
     let mut wanted = canonical.segments().to_vec();

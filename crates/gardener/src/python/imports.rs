@@ -252,6 +252,17 @@ fn names_to_replacement(
             }
         };
         let asname = alias.asname.as_ref().map(|a| a.as_str());
+        if asname.is_none()
+            && target != name
+            && let Some(&at) = facts.bound.get(target)
+        {
+            reasons.push(format!(
+                "`{name}` would become `{target}`, which is already bound at line {} of this \
+                 file",
+                super::line_of(facts.source, at)
+            ));
+            continue;
+        }
         let from = index.binding(module, name).ok();
         match name_edits(name, target, asname, (from, binding), facts) {
             Ok(edits) => {

@@ -20,7 +20,10 @@ mod renames;
 use std::collections::HashMap;
 
 use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{Expr, ExprCall, Identifier, ModModule, PySourceType, Stmt};
+use ruff_python_ast::{
+    ExceptHandler, Expr, ExprCall, ExprContext, Identifier, ModModule, Parameter, Pattern,
+    PySourceType, Stmt,
+};
 use ruff_python_parser::Parsed;
 use ruff_text_size::{Ranged, TextRange};
 
@@ -200,6 +203,11 @@ pub(crate) struct Facts<'a> {
     pub classes: Vec<&'a Identifier>,
     /// Every name chain (only when `collect_uses` is set).
     pub uses: Vec<Use<'a>>,
+    /// Names bound other than by an import, in any scope, with the offset of the first such
+    /// binding: assignment and `for` / `with` / walrus targets, `def`, `class`, parameters,
+    /// `except .. as`, `global`, `nonlocal` and match captures (only when `collect_uses` is
+    /// set). A name `fix` would import must not be one of them.
+    pub bound: HashMap<&'a str, usize>,
     /// Where an added top-level import goes: the end of the line of the leading block of
     /// imports (after the docstring, if there are none).
     pub insert_at: usize,
@@ -226,19 +234,70 @@ fn chain(expr: &Expr) -> Option<Use<'_>> {
     }
 }
 
+impl<'a> Facts<'a> {
+    fn bind(&mut self, name: &'a Identifier) {
+        if self.collect_uses {
+            self.bound
+                .entry(name.as_str())
+                .or_insert(usize::from(name.range.start()));
+        }
+    }
+}
+
 impl<'a> Visitor<'a> for Facts<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::Import(_) | Stmt::ImportFrom(_) => self.imports.push(stmt),
             Stmt::ClassDef(c) => {
                 self.classes.push(&c.name);
+                self.bind(&c.name);
                 visitor::walk_stmt(self, stmt);
             }
+            Stmt::FunctionDef(f) => {
+                self.bind(&f.name);
+                visitor::walk_stmt(self, stmt);
+            }
+            Stmt::Global(g) => g.names.iter().for_each(|n| self.bind(n)),
+            Stmt::Nonlocal(n) => n.names.iter().for_each(|n| self.bind(n)),
             _ => visitor::walk_stmt(self, stmt),
         }
     }
 
+    fn visit_parameter(&mut self, parameter: &'a Parameter) {
+        self.bind(&parameter.name);
+        visitor::walk_parameter(self, parameter);
+    }
+
+    fn visit_except_handler(&mut self, handler: &'a ExceptHandler) {
+        let ExceptHandler::ExceptHandler(h) = handler;
+        if let Some(name) = &h.name {
+            self.bind(name);
+        }
+        visitor::walk_except_handler(self, handler);
+    }
+
+    fn visit_pattern(&mut self, pattern: &'a Pattern) {
+        let name = match pattern {
+            Pattern::MatchAs(p) => p.name.as_ref(),
+            Pattern::MatchStar(p) => p.name.as_ref(),
+            Pattern::MatchMapping(p) => p.rest.as_ref(),
+            _ => None,
+        };
+        if let Some(name) = name {
+            self.bind(name);
+        }
+        visitor::walk_pattern(self, pattern);
+    }
+
     fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Name(n) = expr
+            && n.ctx == ExprContext::Store
+            && self.collect_uses
+        {
+            self.bound
+                .entry(n.id.as_str())
+                .or_insert(usize::from(n.range.start()));
+        }
         match expr {
             Expr::Call(call) => {
                 match chain(&call.func) {

@@ -1,0 +1,120 @@
+//! `garden fix` on the forms a migrating team met: what it must leave for review, and the
+//! bytes it must write. Each test builds a small project in a temporary folder.
+
+use std::path::Path;
+
+use gardener::python::defined::ModuleIndex;
+use gardener::target::Target;
+use gardener::{fix, journal, scan};
+
+/// Writes `files` (path, text) under `root`.
+fn tree(root: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+}
+
+/// Plans the three phases for `root` with its own rules.
+fn plan(root: &Path) -> (Target, fix::Plan) {
+    let target = Target::load(&[root.to_path_buf()], None).expect("target");
+    let report = scan::scan(&target.config, target.root.clone(), target.files.clone());
+    let index = ModuleIndex::new(target.module_roots.clone());
+    let plan = fix::plan(&target.config, &index, &report.files, &[]);
+    (target, plan)
+}
+
+/// Plans and writes the fix (journaled under `root/journal`); returns the plan.
+fn fix_all(root: &Path) -> fix::Plan {
+    let (target, plan) = plan(root);
+    journal::apply(&plan, &target.root, &root.join("journal")).expect("fix applies");
+    plan
+}
+
+fn read(root: &Path, path: &str) -> String {
+    std::fs::read_to_string(root.join(path)).expect("read")
+}
+
+/// `(path, line, kind, reason)` of every review item.
+fn reviews(plan: &fix::Plan) -> Vec<(String, usize, &'static str, String)> {
+    plan.needs_review
+        .iter()
+        .map(|r| (r.path.clone(), r.line, r.kind.as_str(), r.reason.clone()))
+        .collect()
+}
+
+const EDGE_RULES: &str = "[[rule]]\nname = \"mgr\"\nlanguage = \"python\"\ncanonical = \"pkg.redis_manager\"\n\
+deprecated_imports = [\n  { module = \"pkg.auth.redis_manager\", replacement = \"pkg.redis_manager\", \
+names = { AuthRedisManager = \"RedisManager\" } },\n]\nconstruct_with = \"redis_manager\"\n\
+managed_types = [\"RedisManager\", \"AuthRedisManager\"]\n";
+
+const CANONICAL: &str = "class RedisManager:\n    pass\n\n\nredis_manager = RedisManager()\n";
+
+/// The edge project: `pkg.redis_manager` is canonical, `pkg.auth.redis_manager` deprecated.
+fn edge(root: &Path, files: &[(&str, &str)]) {
+    tree(
+        root,
+        &[
+            ("ssot.toml", EDGE_RULES),
+            ("pkg/__init__.py", ""),
+            ("pkg/auth/__init__.py", ""),
+            (
+                "pkg/auth/redis_manager.py",
+                "class AuthRedisManager:\n    pass\n\n\nCACHE_TTL = 5\n",
+            ),
+            ("pkg/svc/__init__.py", ""),
+            ("pkg/redis_manager.py", CANONICAL),
+        ],
+    );
+    tree(root, files);
+}
+
+#[test]
+fn a_construction_is_left_for_review_when_the_name_to_import_is_already_bound() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    let bound = "from pkg.redis_manager import RedisManager\n\nredis_manager = \"something else\"\nx = RedisManager()\n";
+    let param = "from pkg.redis_manager import RedisManager\n\n\ndef f(redis_manager=None):\n    return RedisManager()\n";
+    let loop_target = "from pkg.redis_manager import RedisManager\n\nfor redis_manager in []:\n    pass\nx = RedisManager()\n";
+    edge(
+        root,
+        &[
+            ("pkg/svc/bound.py", bound),
+            ("pkg/svc/param.py", param),
+            ("pkg/svc/loop_target.py", loop_target),
+        ],
+    );
+    let plan = fix_all(root);
+    assert_eq!(plan.files.len(), 0);
+    let why = |line: usize| {
+        format!(
+            "`redis_manager` is already bound at line {line} of this file, so writing \
+             `redis_manager` here would not mean the shared manager"
+        )
+    };
+    assert_eq!(
+        reviews(&plan),
+        vec![
+            (
+                "pkg/svc/bound.py".to_owned(),
+                4,
+                "direct_instantiation",
+                why(3)
+            ),
+            (
+                "pkg/svc/loop_target.py".to_owned(),
+                5,
+                "direct_instantiation",
+                why(3)
+            ),
+            (
+                "pkg/svc/param.py".to_owned(),
+                5,
+                "direct_instantiation",
+                why(4)
+            ),
+        ]
+    );
+    assert_eq!(read(root, "pkg/svc/bound.py"), bound);
+}
