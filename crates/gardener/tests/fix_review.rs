@@ -118,3 +118,116 @@ fn a_construction_is_left_for_review_when_the_name_to_import_is_already_bound() 
     );
     assert_eq!(read(root, "pkg/svc/bound.py"), bound);
 }
+
+const NETRA_RULES: &str = "src = [\".\"]\n\n[[rule]]\nname = \"redis-manager\"\nlanguage = \"python\"\n\
+canonical = \"netra_backend.app.redis_manager\"\ndeprecated_imports = [\n  \
+{ module = \"netra_backend.app.cache.redis_cache_manager\", replacement = \"netra_backend.app.redis_manager\", \
+names = { RedisCacheManager = \"redis_manager\", default_redis_cache_manager = \"redis_manager\" } },\n]\n\
+deprecated_names = [\n  { module = \"netra_backend.app.redis_manager\", name = \"auth_redis_manager\", \
+replacement = \"redis_manager\" },\n]\nconstruct_with = \"redis_manager\"\n\
+managed_types = [\"RedisManager\", \"RedisCacheManager\"]\n";
+
+const NETRA_CANONICAL: &str = "\"\"\"The one Redis manager.\"\"\"\nCACHE_TTL = 300\n\n\nclass RedisManager:\n    \
+pass\n\n\nredis_manager = RedisManager()\nauth_redis_manager = redis_manager  # compatibility alias\n\n\n\
+def get_redis_manager() -> RedisManager:\n    return redis_manager\n";
+
+const LEGACY_CACHE: &str = "\"\"\"Legacy cache manager (deprecated).\"\"\"\n\n\nclass RedisCacheManager:\n    \
+pass\n\n\ndefault_redis_cache_manager = RedisCacheManager()\n";
+
+/// The netra project of the review: a FastAPI backend with a legacy cache manager.
+fn netra(root: &Path, files: &[(&str, &str)]) {
+    tree(
+        root,
+        &[
+            ("ssot.toml", NETRA_RULES),
+            ("netra_backend/__init__.py", ""),
+            ("netra_backend/app/__init__.py", ""),
+            ("netra_backend/app/redis_manager.py", NETRA_CANONICAL),
+            ("netra_backend/app/cache/__init__.py", ""),
+            (
+                "netra_backend/app/cache/redis_cache_manager.py",
+                LEGACY_CACHE,
+            ),
+            ("netra_backend/app/routes/__init__.py", ""),
+        ],
+    );
+    tree(root, files);
+}
+
+#[test]
+fn constructions_of_a_class_the_file_also_uses_in_isinstance_or_annotations_are_left() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    let users = "from fastapi import APIRouter, Depends\n\n\
+from ..cache.redis_cache_manager import RedisCacheManager, default_redis_cache_manager\n\n\
+router = APIRouter()\ncache = RedisCacheManager()\n\n\n\
+def get_cache() -> RedisCacheManager:\n    return default_redis_cache_manager\n\n\n\
+async def check(uid: str):\n    if isinstance(cache, RedisCacheManager):\n        return {\"ok\": True}\n    \
+return {\"ok\": False}\n";
+    let subclass = "from netra_backend.app.cache import redis_cache_manager as rcm\n\n\n\
+class Worker:\n    def __init__(self):\n        self.cache = rcm.RedisCacheManager()\n\n\n\
+class MyCache(rcm.RedisCacheManager):\n    pass\n";
+    netra(
+        root,
+        &[
+            ("netra_backend/app/routes/users.py", users),
+            ("netra_backend/app/routes/worker.py", subclass),
+        ],
+    );
+    let plan = fix_all(root);
+    // Lines are those after the fix: the moved object's import adds one to users.py.
+    let users_reviews: Vec<_> = reviews(&plan)
+        .into_iter()
+        .filter(|r| r.0.starts_with("netra_backend/app/routes/"))
+        .collect();
+    assert_eq!(
+        users_reviews,
+        vec![
+            (
+                "netra_backend/app/routes/users.py".to_owned(),
+                3,
+                "deprecated_import",
+                "`RedisCacheManager` at line 10 is used other than as a zero-argument call, which \
+                 fix does not rewrite"
+                    .to_owned()
+            ),
+            (
+                "netra_backend/app/routes/users.py".to_owned(),
+                7,
+                "direct_instantiation",
+                "`RedisCacheManager` is also used other than as a call at line 10 (an annotation, \
+                 `isinstance` or subclass would no longer match the shared manager), so fix \
+                 leaves its constructions too"
+                    .to_owned()
+            ),
+            (
+                "netra_backend/app/routes/worker.py".to_owned(),
+                1,
+                "deprecated_import",
+                "`rcm.RedisCacheManager` at line 9 is used other than as a zero-argument call, \
+                 which fix does not rewrite"
+                    .to_owned()
+            ),
+            (
+                "netra_backend/app/routes/worker.py".to_owned(),
+                6,
+                "direct_instantiation",
+                "`rcm.RedisCacheManager` is also used other than as a call at line 9 (an \
+                 annotation, `isinstance` or subclass would no longer match the shared manager), \
+                 so fix leaves its constructions too"
+                    .to_owned()
+            ),
+        ]
+    );
+    // The object moves; the class and its construction stay, so `isinstance` stays true.
+    assert_eq!(
+        read(root, "netra_backend/app/routes/users.py"),
+        users
+            .replace(
+                "RedisCacheManager, default_redis_cache_manager\n",
+                "RedisCacheManager\nfrom netra_backend.app.redis_manager import redis_manager\n"
+            )
+            .replace("return default_redis_cache_manager", "return redis_manager")
+    );
+    assert_eq!(read(root, "netra_backend/app/routes/worker.py"), subclass);
+}

@@ -7,11 +7,26 @@
 //! shared manager does not take, so it is left for review, as is one the rule gives no
 //! `construct_with` for, and one in a file where the name `fix` would import is already
 //! bound to something else (by any binding: an assignment, `def`, parameter, import, ...).
+//! So is every construction of a name that the file also uses other than as a call: an
+//! `isinstance(x, RedisCacheManager)` would turn false once `x` is the shared manager.
 
 use super::defined::ModuleIndex;
 use super::{Bindings, Facts, Use, edit, line_of};
 use crate::config::Rule;
 use crate::violation::{Edit, Repair};
+
+/// Where the file uses the callee's name other than as the callee of a call (an annotation,
+/// `isinstance(x, C)`, a base class, `C.attr`, an assignment to it): replacing its
+/// constructions by the shared object would change what those uses see.
+fn other_use(callee: &Use, facts: &Facts) -> Option<usize> {
+    let n = callee.chain.len();
+    facts
+        .uses
+        .iter()
+        .filter(|u| u.chain.len() >= n && u.chain[..n] == callee.chain[..])
+        .find(|u| !(u.chain.len() == n && u.call.is_some()))
+        .map(|u| usize::from(u.ranges[0].start()))
+}
 
 /// How `fix` would replace the construction `callee(..)` under `rule`.
 pub(super) fn repair(
@@ -36,6 +51,15 @@ pub(super) fn repair(
             "`{}(..)` passes arguments; `{}` takes none, so this needs a hand edit",
             callee.chain.join("."),
             with.expression
+        ));
+    }
+    if let Some(at) = other_use(callee, facts) {
+        let spelled = callee.chain.join(".");
+        return Repair::review(format!(
+            "`{spelled}` is also used other than as a call at line {} (an annotation, \
+             `isinstance` or subclass would no longer match the shared manager), so fix leaves \
+             its constructions too",
+            line_of(facts.source, at)
         ));
     }
     if let Err(reason) = index.binding(canonical.segments(), &with.import) {
