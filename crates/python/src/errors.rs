@@ -52,6 +52,12 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
             message,
             &[("state", text(py, state.as_str()))],
         ),
+        Error::StillNotReady { state, .. } => raise(
+            py,
+            class!(py, "NotReady"),
+            message,
+            &[("state", text(py, state.as_str()))],
+        ),
         Error::Closed => raise(py, class!(py, "Closed"), message, &[]),
         Error::CircuitOpen { retry_after } => raise(
             py,
@@ -70,6 +76,12 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
             class!(py, "Overloaded"),
             message,
             &[("limit", int(py, limit as i64))],
+        ),
+        Error::PoolExhausted { size, .. } => raise(
+            py,
+            class!(py, "Overloaded"),
+            message,
+            &[("limit", int(py, size as i64))],
         ),
         Error::Connection { kind, .. } => raise(
             py,

@@ -19,6 +19,7 @@
 //! The hot path allocates nothing and takes no lock.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use redis::{Cmd, FromRedisValue};
@@ -297,6 +298,9 @@ impl RedisManager {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = (Conn, redis::RedisResult<T>)>,
     {
+        // Set once a dedicated call holds its lease: a deadline that passes before that is
+        // the pool being full, not the server being slow.
+        let leased = AtomicBool::new(source == Source::Shared);
         let io = async {
             match source {
                 Source::Shared => {
@@ -304,15 +308,20 @@ impl RedisManager {
                     self.inner.slot.put(generation, conn);
                     result.map_err(Error::from)
                 }
-                Source::Dedicated => self.on_dedicated(f).await,
+                Source::Dedicated => self.on_dedicated(&leased, f).await,
             }
         };
-        tokio::time::timeout(timeout, Traced::new(span, io))
-            .await
-            .ok()
+        match tokio::time::timeout(timeout, Traced::new(span, io)).await {
+            Ok(result) => Some(result),
+            Err(_) if !leased.load(Ordering::Relaxed) => Some(Err(Error::PoolExhausted {
+                size: self.inner.config.dedicated_pool_size,
+                waited: timeout,
+            })),
+            Err(_) => None,
+        }
     }
 
-    async fn on_dedicated<T, F, Fut>(&self, f: F) -> Result<T>
+    async fn on_dedicated<T, F, Fut>(&self, leased: &AtomicBool, f: F) -> Result<T>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = (Conn, redis::RedisResult<T>)>,
@@ -321,7 +330,7 @@ impl RedisManager {
             .inner
             .slot
             .pool()
-            .acquire(&self.inner.connector)
+            .acquire(&self.inner.connector, leased)
             .await?;
         let (_, result) = f(lease.conn()).await;
         let result = result.map_err(Error::from);

@@ -499,6 +499,17 @@ impl ParsedUrl {
             Some(i) if !is_unix || !rest[..i].contains('/') => (Some(&rest[..i]), &rest[i + 1..]),
             _ => (None, rest),
         };
+        // An '@' after the '?' with none before it is almost always a password holding a raw
+        // '?': the user info then sits in the query and what precedes the '?' is half of it.
+        // Every later error would quote a piece of that password, so stop here, quoting none.
+        if userinfo.is_none() && query_str.contains('@') {
+            return Err(Error::config(
+                "url",
+                "the URL has an '@' after its '?' and none before it, so its user info cannot \
+                 be told apart; write a '?' in a password as %3F (and an '@' in a query value \
+                 as %40)",
+            ));
+        }
         let (hosts, path) = if is_unix {
             (after_auth.to_string(), String::new())
         } else {

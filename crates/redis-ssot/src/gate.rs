@@ -213,8 +213,10 @@ fn judge(gate: &Gate, e: &Error) -> (Verdict, FollowUp) {
         // Never sent, or not about the server (a dedicated lease that could not be had, a
         // refusal further down the pipeline).
         Error::NotReady { .. }
+        | Error::StillNotReady { .. }
         | Error::CircuitOpen { .. }
         | Error::Overloaded { .. }
+        | Error::PoolExhausted { .. }
         | Error::Closed
         | Error::Config { .. }
         | Error::InvalidKey(_)

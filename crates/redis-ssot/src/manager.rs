@@ -193,7 +193,9 @@ impl RedisManager {
     }
 
     /// Waits until [`RedisManager::is_ready`], for at most `timeout`. On timeout the error
-    /// says why: `NotReady` with the state, or `CircuitOpen` while the breaker refuses.
+    /// says why: `StillNotReady` with the state and the status verdict (the last connection
+    /// error in plain words: a wrong password, a refused port), or `CircuitOpen` while the
+    /// breaker refuses.
     pub async fn wait_ready(&self, timeout: Duration) -> Result<()> {
         let until = tokio::time::Instant::now() + timeout;
         let mut states = self.watch_state();
@@ -219,8 +221,10 @@ impl RedisManager {
                     Some(retry_after) if self.state() == ConnState::Ready => {
                         Error::CircuitOpen { retry_after }
                     }
-                    _ => Error::NotReady {
+                    _ => Error::StillNotReady {
                         state: self.state(),
+                        waited: timeout,
+                        why: self.status().verdict(),
                     },
                 });
             }

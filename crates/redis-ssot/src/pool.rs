@@ -4,10 +4,12 @@
 //!
 //! Connections are opened lazily, at most `size` exist at once, and a caller that finds them
 //! all leased waits (inside its own command deadline) rather than opening more: the point of
-//! the one manager is a bounded number of connections.
+//! the one manager is a bounded number of connections. If none frees up before the deadline,
+//! the call fails with `Error::PoolExhausted`, which is the client's saturation, not an
+//! outage: the circuit breaker does not count it.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -38,14 +40,20 @@ impl DedicatedPool {
         }
     }
 
-    /// Leases a connection, opening one if none is idle.
-    pub(crate) async fn acquire(&self, connector: &Connector) -> Result<Lease<'_>> {
+    /// Leases a connection, opening one if none is idle; sets `leased` once one of the pool's
+    /// places is this caller's (opening the connection counts as the call's own I/O).
+    pub(crate) async fn acquire(
+        &self,
+        connector: &Connector,
+        leased: &AtomicBool,
+    ) -> Result<Lease<'_>> {
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| Error::Closed)?;
+        leased.store(true, Ordering::Relaxed);
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let conn = match idle {
             Some(c) => c,

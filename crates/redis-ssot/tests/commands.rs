@@ -197,6 +197,78 @@ async fn blocking_commands_use_a_dedicated_connection_and_never_stall_the_shared
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_dedicated_pool_is_not_an_outage_and_never_opens_the_breaker() {
+    let server = RedisServer::start().unwrap();
+    let mut config = fast_config(&server.url());
+    config.dedicated_pool_size = 2;
+    config.blocking_margin = Duration::from_millis(100);
+    let threshold = config.breaker_failure_threshold;
+    let m = ready_manager(config).await;
+    // Two long waits hold both dedicated connections.
+    let holders: Vec<_> = (0..2)
+        .map(|i| {
+            let m = m.clone();
+            tokio::spawn(async move {
+                m.blpop::<String>(&[&format!("held:{i}")], Duration::from_secs(3))
+                    .await
+            })
+        })
+        .collect();
+    common::eventually(
+        "both dedicated connections leased",
+        Duration::from_secs(5),
+        || async { (m.status().dedicated_connections == 2).then_some(()) },
+    )
+    .await;
+    // More short waits than the breaker's threshold: each finds the pool full for its whole
+    // deadline (100 ms + 100 ms margin) and is refused as such, never as a timeout.
+    for _ in 0..threshold + 2 {
+        match m
+            .blpop::<String>(&["other"], Duration::from_millis(100))
+            .await
+        {
+            Err(e @ Error::PoolExhausted { .. }) => {
+                assert!(matches!(
+                    e,
+                    Error::PoolExhausted { size: 2, waited } if waited == Duration::from_millis(200)
+                ));
+                assert!(e.is_unavailable());
+                assert_eq!(
+                    e.to_string(),
+                    "all 2 dedicated connections (for blocking commands and WATCH) stayed busy \
+                     for 200ms, so the command was not sent; raise dedicated_pool_size or run \
+                     fewer blocking calls at once"
+                );
+            }
+            other => panic!("expected PoolExhausted, got {other:?}"),
+        }
+    }
+    let status = m.status();
+    assert_eq!(status.breaker.consecutive_failures, 0, "{status:?}");
+    assert_eq!(status.breaker.opened_total, 0, "{status:?}");
+    assert!(m.is_ready());
+    m.set("still", "fine").await.unwrap();
+    // A lease freed is a lease had: the next wait gets an element pushed for it.
+    m.rpush("held:0", "job").await.unwrap();
+    let (key, value) = holders
+        .into_iter()
+        .next()
+        .unwrap()
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!((key.as_str(), value.as_str()), ("held:0", "job"));
+    m.rpush("other", "x").await.unwrap();
+    assert_eq!(
+        m.blpop::<String>(&["other"], Duration::from_millis(500))
+            .await
+            .unwrap(),
+        Some(("other".to_string(), "x".to_string()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pubsub_resubscribes_after_restart_and_reports_a_gap() {
     let server = RedisServer::start_with(ServerOptions::new()).unwrap();
     let m = ready_manager(fast_config(&server.url())).await;

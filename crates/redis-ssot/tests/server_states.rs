@@ -124,6 +124,26 @@ async fn no_password_against_requirepass_is_not_ready_and_says_why() {
         Err(Error::NotReady { state }) => assert_eq!(state, ConnState::Connecting),
         other => panic!("expected NotReady, got {other:?}"),
     }
+    // What a service does at start-up: wait_ready, whose error carries the reason.
+    match m.wait_ready(Duration::from_millis(300)).await {
+        Err(e @ Error::StillNotReady { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.starts_with("redis was still not ready after 300ms: not ready (auth_failed, will not cure itself): "),
+                "{text}"
+            );
+            assert!(text.contains("NOAUTH"), "{text}");
+            assert!(matches!(
+                e,
+                Error::StillNotReady {
+                    state: ConnState::Connecting,
+                    ..
+                }
+            ));
+            assert!(e.is_unavailable());
+        }
+        other => panic!("expected StillNotReady, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -89,6 +89,30 @@ fn all_url_forms_parse_to_their_topology() {
 }
 
 #[test]
+fn a_password_with_a_raw_question_mark_is_refused_without_quoting_any_of_it() {
+    for url in [
+        "redis://default:Zx9?Kq2!vLm@redis.internal:6379/0",
+        "redis://:hunter2?x@127.0.0.1:6391",
+        "redis://:ab?c=d@h:1",
+        "redis+unix://:pw?x@/tmp/redis.sock",
+    ] {
+        let err = Config::from_url(url).unwrap_err();
+        let text = err.to_string();
+        assert_eq!(field_of(err), "url", "{url}");
+        for piece in ["Zx9", "Kq2", "hunter2", "ab", "c=d", "pw"] {
+            assert!(!text.contains(piece), "{url}: {text}");
+        }
+        assert!(text.contains("%3F"), "{text}");
+    }
+    // An encoded '?' is the way to write it, and an '@' in a query value after real user
+    // info is still fine.
+    let c = Config::from_url("redis://:hunter2%3Fx@127.0.0.1:6391").unwrap();
+    assert_eq!(c.password.as_ref().map(|p| p.expose()), Some("hunter2?x"));
+    let c = Config::from_url("redis://u:p@h:1?pass=a@b").unwrap();
+    assert_eq!(c.password.as_ref().map(|p| p.expose()), Some("a@b"));
+}
+
+#[test]
 fn bad_urls_name_the_field_at_fault() {
     assert_eq!(
         field_of(Config::from_url("127.0.0.1:6379").unwrap_err()),

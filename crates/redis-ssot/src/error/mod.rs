@@ -54,6 +54,32 @@ pub enum Error {
         /// The configured in-flight limit.
         limit: usize,
     },
+    /// Every dedicated connection (the small pool for blocking commands and WATCH) stayed
+    /// leased until the call's deadline passed, so it was never sent. The client is
+    /// saturated, not the server: this never counts against the circuit breaker.
+    #[error(
+        "all {size} dedicated connections (for blocking commands and WATCH) stayed busy for \
+         {waited:?}, so the command was not sent; raise dedicated_pool_size or run fewer \
+         blocking calls at once"
+    )]
+    PoolExhausted {
+        /// The pool's size (`dedicated_pool_size`).
+        size: usize,
+        /// How long the call waited for a connection (its whole deadline).
+        waited: Duration,
+    },
+    /// [`RedisManager::wait_ready`](crate::RedisManager::wait_ready) gave up: the manager
+    /// did not become ready in time. `why` is the status verdict at that moment (the last
+    /// connection error, in plain words, never a secret).
+    #[error("redis was still not ready after {waited:?}: {why}")]
+    StillNotReady {
+        /// The connection state when it gave up.
+        state: ConnState,
+        /// How long it waited.
+        waited: Duration,
+        /// The status verdict, e.g. `not ready (auth_failed, will not cure itself): …`.
+        why: String,
+    },
     /// Redis answered with an error reply (WRONGTYPE, NOPERM, a script error, ...).
     /// The connection is healthy; retrying the same call will fail the same way.
     #[error("redis replied with an error: {code}: {message}")]
@@ -163,10 +189,12 @@ impl Error {
     /// so a new one must be given a class on purpose.
     pub fn outcome(&self) -> Outcome {
         match self {
-            Error::NotReady { .. } | Error::Closed => Outcome::NotReady,
+            Error::NotReady { .. } | Error::StillNotReady { .. } | Error::Closed => {
+                Outcome::NotReady
+            }
             Error::CircuitOpen { .. } => Outcome::CircuitOpen,
             Error::Timeout { .. } => Outcome::Timeout,
-            Error::Overloaded { .. } => Outcome::Overloaded,
+            Error::Overloaded { .. } | Error::PoolExhausted { .. } => Outcome::Overloaded,
             Error::Connection { .. } => Outcome::ConnectionError,
             Error::ServerBusy { .. } => Outcome::ServerBusy,
             Error::Redis { .. } | Error::CrossSlot(_) => Outcome::ReplyError,
@@ -188,9 +216,11 @@ impl Error {
     pub fn is_unavailable(&self) -> bool {
         match self {
             Error::NotReady { .. }
+            | Error::StillNotReady { .. }
             | Error::CircuitOpen { .. }
             | Error::Timeout { .. }
             | Error::Overloaded { .. }
+            | Error::PoolExhausted { .. }
             | Error::Connection { .. }
             | Error::ServerBusy { .. }
             | Error::Closed => true,
