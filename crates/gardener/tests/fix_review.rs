@@ -231,3 +231,34 @@ class MyCache(rcm.RedisCacheManager):\n    pass\n";
     );
     assert_eq!(read(root, "netra_backend/app/routes/worker.py"), subclass);
 }
+
+#[test]
+fn a_local_name_that_is_not_an_imported_manager_class_is_neither_reported_nor_rewritten() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    let local = "def shadow():\n    RedisManager = dict\n    return RedisManager()\n\n\n\
+def unknown():\n    return AuthRedisManager()\n";
+    let own_class = "class RedisManager:\n    pass\n\n\nlegacy = RedisManager()\n";
+    edge(
+        root,
+        &[
+            ("pkg/svc/local.py", local),
+            ("pkg/svc/own_class.py", own_class),
+        ],
+    );
+    let target = Target::load(&[root.to_path_buf()], None).expect("target");
+    let report = scan::scan(&target.config, target.root.clone(), target.files.clone());
+    let found: Vec<(String, usize, &str)> = report
+        .violations()
+        .map(|v| (v.path.clone(), v.line, v.kind.as_str()))
+        .collect();
+    // A class the file defines is still its own managed type; a local `dict` is not.
+    assert_eq!(
+        found,
+        vec![("pkg/svc/own_class.py".to_owned(), 5, "direct_instantiation")]
+    );
+    let plan = fix_all(root);
+    let fixed: Vec<&str> = plan.files.iter().map(|f| f.relative.as_str()).collect();
+    assert_eq!(fixed, vec!["pkg/svc/own_class.py"]);
+    assert_eq!(read(root, "pkg/svc/local.py"), local);
+}

@@ -205,8 +205,8 @@ pub(crate) struct Facts<'a> {
     pub uses: Vec<Use<'a>>,
     /// Names bound other than by an import, in any scope, with the offset of the first such
     /// binding: assignment and `for` / `with` / walrus targets, `def`, `class`, parameters,
-    /// `except .. as`, `global`, `nonlocal` and match captures (only when `collect_uses` is
-    /// set). A name `fix` would import must not be one of them.
+    /// `except .. as`, `global`, `nonlocal` and match captures. A name `fix` would import
+    /// must not be one of them; a bare name bound here is not an imported managed type.
     pub bound: HashMap<&'a str, usize>,
     /// Where an added top-level import goes: the end of the line of the leading block of
     /// imports (after the docstring, if there are none).
@@ -236,11 +236,18 @@ fn chain(expr: &Expr) -> Option<Use<'_>> {
 
 impl<'a> Facts<'a> {
     fn bind(&mut self, name: &'a Identifier) {
-        if self.collect_uses {
-            self.bound
-                .entry(name.as_str())
-                .or_insert(usize::from(name.range.start()));
-        }
+        self.bound
+            .entry(name.as_str())
+            .or_insert(usize::from(name.range.start()));
+    }
+
+    /// Whether the bare name `name` can stand for a managed type here: it is imported by
+    /// name, or a class of this file, or (bound nowhere in the file) a `*` import may have
+    /// provided it. A name the file binds itself (`RedisManager = dict`) is something else.
+    fn may_name_a_type(&self, name: &str, bindings: &Bindings) -> bool {
+        bindings.get(name).is_some()
+            || self.classes.iter().any(|c| c.as_str() == name)
+            || (!bindings.wildcards.is_empty() && !self.bound.contains_key(name))
     }
 }
 
@@ -292,7 +299,6 @@ impl<'a> Visitor<'a> for Facts<'a> {
     fn visit_expr(&mut self, expr: &'a Expr) {
         if let Expr::Name(n) = expr
             && n.ctx == ExprContext::Store
-            && self.collect_uses
         {
             self.bound
                 .entry(n.id.as_str())
@@ -402,6 +408,11 @@ pub fn analyse(ctx: &mut FileContext, parsed: &Parsed<ModModule>) {
             [] => continue,
         };
         if !ctx.may_be_managed(last) {
+            continue;
+        }
+        if let [single] = callee.chain.as_slice()
+            && !facts.may_name_a_type(single, &bindings)
+        {
             continue;
         }
         if let Some(resolved) = bindings.resolve(&callee.chain) {
