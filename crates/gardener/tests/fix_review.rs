@@ -262,3 +262,34 @@ def unknown():\n    return AuthRedisManager()\n";
     assert_eq!(fixed, vec!["pkg/svc/own_class.py"]);
     assert_eq!(read(root, "pkg/svc/local.py"), local);
 }
+
+#[test]
+fn lines_inserted_into_a_crlf_file_end_in_crlf() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    edge(
+        root,
+        &[
+            (
+                "pkg/svc/tabs.py",
+                "def f():\r\n\tif True:\r\n\t\tfrom pkg.auth.redis_manager import AuthRedisManager, CACHE_TTL\r\n\
+                 \t\treturn AuthRedisManager, CACHE_TTL\r\n",
+            ),
+            (
+                "pkg/svc/crlf.py",
+                "from pkg.redis_manager import RedisManager\r\n\r\nx = RedisManager()\r\n",
+            ),
+        ],
+    );
+    fix_all(root);
+    assert_eq!(
+        read(root, "pkg/svc/tabs.py"),
+        "def f():\r\n\tif True:\r\n\t\tfrom pkg.auth.redis_manager import CACHE_TTL\r\n\
+         \t\tfrom pkg.redis_manager import RedisManager\r\n\t\treturn RedisManager, CACHE_TTL\r\n"
+    );
+    assert_eq!(
+        read(root, "pkg/svc/crlf.py"),
+        "from pkg.redis_manager import RedisManager\r\nfrom pkg.redis_manager import redis_manager\r\n\
+         \r\nx = redis_manager\r\n"
+    );
+}

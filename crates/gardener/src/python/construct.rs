@@ -11,7 +11,7 @@
 //! `isinstance(x, RedisCacheManager)` would turn false once `x` is the shared manager.
 
 use super::defined::ModuleIndex;
-use super::{Bindings, Facts, Use, edit, line_of};
+use super::{Bindings, Facts, Use, edit, line_ending, line_of};
 use crate::config::Rule;
 use crate::violation::{Edit, Repair};
 
@@ -95,8 +95,9 @@ pub(super) fn repair(
                 ));
             }
             let at = facts.insert_at;
+            let eol = line_ending(facts.source);
             let newline = if at > 0 && facts.source.get(at - 1) != Some(&b'\n') {
-                "\n"
+                eol
             } else {
                 ""
             };
@@ -104,7 +105,7 @@ pub(super) fn repair(
                 start: at,
                 end: at,
                 text: format!(
-                    "{newline}from {} import {}\n",
+                    "{newline}from {} import {}{eol}",
                     canonical.join("."),
                     with.import
                 ),

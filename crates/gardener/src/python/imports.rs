@@ -429,7 +429,11 @@ fn move_names(
     let prefix = &source[line_start..stmt_start];
     let own_line = prefix.iter().all(|b| *b == b' ' || *b == b'\t');
     let joiner = if own_line {
-        format!("\n{}", String::from_utf8_lossy(prefix))
+        format!(
+            "{}{}",
+            super::line_ending(source),
+            String::from_utf8_lossy(prefix)
+        )
     } else {
         "; ".to_owned()
     };

@@ -46,6 +46,15 @@ fn line_of(source: &[u8], offset: usize) -> usize {
     memchr::memchr_iter(b'\n', &source[..offset.min(source.len())]).count() + 1
 }
 
+/// The file's line ending, as its first line ends (`\n` when it has one line): what the lines
+/// `fix` inserts end with, so that a CRLF file stays CRLF.
+fn line_ending(source: &[u8]) -> &'static str {
+    match memchr::memchr(b'\n', source) {
+        Some(i) if i > 0 && source[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
+}
+
 /// Rewrites segment `i` of use `u` to `renamed`, for a name bound as `from` in the old
 /// module and as `to` in the new one. A name of the same kind (value for value, class for
 /// class) is renamed wherever it is used. Otherwise only a zero-argument call can be
