@@ -181,31 +181,34 @@ fn decode_percent(s: &str) -> Option<Vec<u8>> {
 /// `[A-Za-z0-9_.@-]`, 1..=[`MAX_SEGMENT_LEN`] bytes: no `:`, so a segment can never reach into
 /// a neighbour's key space (`cache:ns:*` cannot match namespace `ns:sub`).
 pub fn check_segment(what: &str, s: &str) -> Result<()> {
-    if s.is_empty() || s.len() > MAX_SEGMENT_LEN {
-        return Err(Error::InvalidKey(format!(
-            "{what} must be 1..={MAX_SEGMENT_LEN} bytes, got {}",
-            s.len()
-        )));
-    }
-    match s.bytes().find(|b| !is_safe_byte(*b)) {
-        Some(b) => Err(Error::InvalidKey(format!(
-            "{what} {s:?} contains {:?}; allowed: A-Z a-z 0-9 _ . @ -",
-            char::from(b)
+    check_len(what, s, MAX_SEGMENT_LEN)?;
+    match s.chars().find(|c| !c.is_ascii() || !is_safe_byte(*c as u8)) {
+        Some(c) => Err(Error::InvalidKey(format!(
+            "{what} {s:?} contains {c:?}; allowed: A-Z a-z 0-9 _ . @ -"
         ))),
         None => Ok(()),
     }
+}
+
+/// Empty, or longer than `max` bytes, said in plain words.
+fn check_len(what: &str, s: &str, max: usize) -> Result<()> {
+    if s.is_empty() {
+        return Err(Error::InvalidKey(format!("{what} is empty")));
+    }
+    if s.len() > max {
+        return Err(Error::InvalidKey(format!(
+            "{what} is {} bytes long; at most {max} are allowed",
+            s.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a relative name (a `UserClient` key, cache key, rate-limit key, analytics key):
 /// printable ASCII, 1..=[`MAX_NAME_LEN`] bytes, none of the glob characters `* ? [ ] \` and no
 /// braces (which would change the cluster hash tag). `:` and `/` are allowed.
 pub fn check_name(what: &str, s: &str) -> Result<()> {
-    if s.is_empty() || s.len() > MAX_NAME_LEN {
-        return Err(Error::InvalidKey(format!(
-            "{what} must be 1..={MAX_NAME_LEN} bytes, got {}",
-            s.len()
-        )));
-    }
+    check_len(what, s, MAX_NAME_LEN)?;
     let bad = s.bytes().find(|&b| {
         !b.is_ascii_graphic() || matches!(b, b'*' | b'?' | b'[' | b']' | b'\\' | b'{' | b'}')
     });
@@ -387,6 +390,32 @@ mod tests {
             check_segment("ns", "a:b"),
             Err(Error::InvalidKey(_))
         ));
+    }
+
+    #[test]
+    fn bad_names_and_segments_are_described_in_plain_words() {
+        let text = |r: Result<()>| match r {
+            Err(Error::InvalidKey(m)) => m,
+            other => panic!("expected InvalidKey, got {other:?}"),
+        };
+        assert_eq!(text(check_name("cache key", "")), "cache key is empty");
+        assert_eq!(
+            text(check_name("cache key", &"k".repeat(1025))),
+            "cache key is 1025 bytes long; at most 1024 are allowed"
+        );
+        assert_eq!(
+            text(check_segment("event name", &"e".repeat(257))),
+            "event name is 257 bytes long; at most 256 are allowed"
+        );
+        // The character itself, not one byte of its UTF-8 read as Latin-1.
+        assert_eq!(
+            text(check_segment("event name", "café")),
+            "event name \"café\" contains 'é'; allowed: A-Z a-z 0-9 _ . @ -"
+        );
+        assert_eq!(
+            text(check_segment("ns", "a:b")),
+            "ns \"a:b\" contains ':'; allowed: A-Z a-z 0-9 _ . @ -"
+        );
     }
 
     #[test]

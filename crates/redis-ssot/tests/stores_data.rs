@@ -245,10 +245,13 @@ async fn cache_round_trips_json_and_counts_hits_misses_and_errors(fx: &Fixture) 
     );
 
     assert_eq!(fx.cli(&["SET", "cache:profiles:bad", "{not json"]), "OK");
-    assert!(matches!(
-        cache.get::<Value>("bad").await,
-        Err(Error::Decode(_))
-    ));
+    match cache.get::<Value>("bad").await {
+        Err(Error::Decode(m)) => assert_eq!(
+            m,
+            "cache namespace profiles, key \"bad\": the stored value is not valid JSON (line 1, column 2)"
+        ),
+        other => panic!("expected Decode, got {other:?}"),
+    }
     let computed = AtomicUsize::new(0);
     let r = cache
         .get_or_compute("bad", Duration::from_secs(60), || async {
@@ -263,10 +266,15 @@ async fn cache_round_trips_json_and_counts_hits_misses_and_errors(fx: &Fixture) 
         "a corrupt value is not a miss"
     );
     // A value of the wrong type is a decode error too.
-    assert!(matches!(
-        cache.get::<u32>("u1").await,
-        Err(Error::Decode(_))
-    ));
+    match cache.get::<u32>("u1").await {
+        Err(Error::Decode(m)) => assert!(
+            m.starts_with(
+                "cache namespace profiles, key \"u1\": the stored value is JSON of another shape than the one expected here (line 1, column "
+            ),
+            "{m}"
+        ),
+        other => panic!("expected Decode, got {other:?}"),
+    }
 
     assert_eq!(
         cache.stats(),

@@ -250,8 +250,25 @@ impl Error {
 
 impl From<serde_json::Error> for Error {
     fn from(err: serde_json::Error) -> Self {
-        Error::Decode(err.to_string())
+        Error::Decode(json_problem(&err))
     }
+}
+
+/// What is wrong with a JSON text, in plain words and with its position: serde's own wording
+/// (``expected ident``, ``invalid type: string "x", expected u32``) is for Rust programmers.
+pub(crate) fn json_problem(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match err.classify() {
+        Category::Syntax => "is not valid JSON",
+        Category::Eof => "is cut short (its JSON ends early)",
+        Category::Data => "is JSON of another shape than the one expected here",
+        Category::Io => "could not be read",
+    };
+    format!(
+        "the stored value {what} (line {}, column {})",
+        err.line(),
+        err.column()
+    )
 }
 
 #[cfg(test)]

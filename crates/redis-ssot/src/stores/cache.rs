@@ -97,7 +97,7 @@ impl Cache {
         let full = self.key_of(key)?;
         let raw = self.counted(self.inner.manager.get::<String>(&full).await)?;
         self.count_read(raw.is_some());
-        raw.map(|j| self.decode(&j)).transpose()
+        raw.map(|j| self.decode(key, &j)).transpose()
     }
 
     /// Stores `value` as JSON for `ttl`.
@@ -125,9 +125,10 @@ impl Cache {
         }
         let raws: Vec<Option<String>> = self.counted(self.inner.manager.pipeline(&pipe).await)?;
         raws.into_iter()
-            .map(|raw| {
+            .zip(keys)
+            .map(|(raw, key)| {
                 self.count_read(raw.is_some());
-                raw.map(|j| self.decode(&j)).transpose()
+                raw.map(|j| self.decode(key, &j)).transpose()
             })
             .collect()
     }
@@ -170,7 +171,7 @@ impl Cache {
         match self.inner.manager.get::<String>(&full).await {
             Ok(Some(json)) => {
                 self.count_read(true);
-                return Ok(self.decode(&json)?);
+                return Ok(self.decode(key, &json)?);
             }
             Ok(None) => self.count_read(false),
             Err(e) if e.is_unavailable() => {
@@ -199,7 +200,7 @@ impl Cache {
             .await
             .cloned();
         self.land(&full, &cell);
-        Ok(self.decode(&result?)?)
+        Ok(self.decode(key, &result?)?)
     }
 
     /// Deletes every key of this namespace (SCAN + UNLINK in batches, never KEYS); returns how
@@ -240,10 +241,14 @@ impl Cache {
             .map(|_| ())
     }
 
-    fn decode<T: DeserializeOwned>(&self, json: &str) -> Result<T> {
+    fn decode<T: DeserializeOwned>(&self, key: &str, json: &str) -> Result<T> {
         serde_json::from_str(json).map_err(|e| {
             self.inner.errors.fetch_add(1, Ordering::Relaxed);
-            Error::Decode(format!("cache namespace {}: {e}", self.inner.namespace))
+            Error::Decode(format!(
+                "cache namespace {}, key {key:?}: {}",
+                self.inner.namespace,
+                crate::error::json_problem(&e)
+            ))
         })
     }
 
