@@ -26,7 +26,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Optional, Tupl
 
 from . import _native
 from .errors import *  # noqa: F401,F403
-from .errors import Unavailable
+from .errors import Closed, Unavailable
 from .errors import __all__ as _error_names
 
 __version__ = "0.1.0"
@@ -34,9 +34,43 @@ __version__ = "0.1.0"
 _log = logging.getLogger("redis_ssot")
 
 
+_NO_TIMEOUT: Any = object()
+
+
+def _block_timeout(command: str, timeout: Any) -> float:
+    """A blocking command's timeout, checked: required and positive. redis-py's default (0,
+    wait forever) is refused rather than replaced: a command never waits without a deadline,
+    and a silent short default would turn "wait for work" into a busy loop of ``None``."""
+    if timeout is _NO_TIMEOUT:
+        raise TypeError(
+            f"{command} needs a timeout in seconds, e.g. {command}(keys, timeout=5) "
+            "(waiting forever, redis-py's default, is not supported: a command never waits "
+            "without a deadline)"
+        )
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
+        raise TypeError(f"{command}: timeout must be a number of seconds, not {type(timeout).__name__}")
+    if timeout is None or not timeout > 0:
+        raise ValueError(
+            f"{command} needs a positive timeout in seconds; got {timeout!r} (waiting forever "
+            "is not supported: a command never waits without a deadline)"
+        )
+    if timeout > 1e9:
+        raise ValueError(f"{command}: timeout must be at most 1000000000 seconds (about 31 years), got {timeout!r}")
+    return float(timeout)
+
+
 class RedisManager(_native.Client):
     """The process's Redis manager (asyncio). Get it from :func:`init` or
     :func:`get_redis_manager`; every command method returns an awaitable."""
+
+    def blpop(self, keys: Any, timeout: Any = _NO_TIMEOUT) -> Any:
+        """BLPOP on a dedicated connection: ``(key, value)``, or ``None`` after ``timeout``
+        seconds (required and positive). Cancelling the await gives the connection back."""
+        return super().blpop(keys, _block_timeout("blpop", timeout))
+
+    def brpop(self, keys: Any, timeout: Any = _NO_TIMEOUT) -> Any:
+        """BRPOP, as :meth:`blpop`."""
+        return super().brpop(keys, _block_timeout("brpop", timeout))
 
     async def scan_iter(
         self, match: Any = None, count: Optional[int] = None, _type: Any = None
@@ -91,6 +125,7 @@ class PubSub(_native.PubSub):
         self._confirmations: "collections.deque[Dict[str, Any]]" = collections.deque()
         self.channels: set = set()
         self.patterns: set = set()
+        self._closed = False
 
     @property
     def subscribed(self) -> bool:
@@ -152,14 +187,25 @@ class PubSub(_native.PubSub):
         return await self._next(timeout)
 
     async def listen(self) -> AsyncIterator[Dict[str, Any]]:
-        """Every message, as long as something is subscribed."""
-        while self.subscribed or self._confirmations:
-            message = await self.get_message(timeout=None)
+        """Every message, as long as something is subscribed; ends when the PubSub is closed
+        (also from another task), as in redis-py."""
+        while not self._closed and (self.subscribed or self._confirmations):
+            try:
+                message = await self.get_message(timeout=None)
+            except Closed:
+                if self._closed:
+                    return
+                raise
             if message is not None:
                 yield message
 
     async def aclose(self) -> None:
-        """Closes the connection; later calls raise :class:`Closed`."""
+        """Closes the connection; a running ``listen()`` ends, later calls raise
+        :class:`Closed`."""
+        self._closed = True
+        self.channels.clear()
+        self.patterns.clear()
+        self._confirmations.clear()
         self._close()
 
     async def __aenter__(self) -> "PubSub":
@@ -173,9 +219,19 @@ _views: Dict[Tuple[int, bool, str], Any] = {}
 _views_lock = threading.Lock()
 
 
-def _view(root: Any, decode_responses: bool, cls: type, mode: str) -> Any:
-    """The one handle of ``cls`` per manager and decoding, so ``init() is init()``."""
-    key = (root._core_id, bool(decode_responses), mode)
+def _decoding(decode_responses: Any) -> bool:
+    """``decode_responses`` checked: a bool, not merely truthy (``"no"`` is truthy)."""
+    if not isinstance(decode_responses, bool):
+        raise TypeError(f"decode_responses must be a bool (True or False), not {type(decode_responses).__name__}")
+    return decode_responses
+
+
+def _view(root: Any, decode_responses: Optional[bool], cls: type, mode: str) -> Any:
+    """The one handle of ``cls`` per manager and decoding, so ``init() is init()``; ``None``
+    means the decoding of the ``init`` that made the manager."""
+    if decode_responses is None:
+        decode_responses = root.decode_responses
+    key = (root._core_id, _decoding(decode_responses), mode)
     with _views_lock:
         view = _views.get(key)
         if view is None or not view.same_as(root):
@@ -196,13 +252,16 @@ def init(url: Optional[str] = None, *, decode_responses: bool = False, **options
     Options (seconds for durations): ``command_timeout``, ``connect_timeout``,
     ``max_in_flight``, ``breaker_failure_threshold``, ``breaker_cooldown``, ... (see
     ``redis_ssot._native.CONFIG_OPTIONS``). ``decode_responses`` picks the handle's view: the
-    manager and its connection are the same either way.
+    manager and its connection are the same either way. The call that makes the manager
+    also makes its ``decode_responses`` the default of :func:`get_redis_manager`.
     """
-    return _view(_native.init(url, options), decode_responses, RedisManager, "async")
+    decode = _decoding(decode_responses)
+    return _view(_native.init(url, options, decode), decode, RedisManager, "async")
 
 
-def get_redis_manager(*, decode_responses: bool = False) -> RedisManager:
-    """The process-wide manager; :class:`NotInitialized` before :func:`init`."""
+def get_redis_manager(*, decode_responses: Optional[bool] = None) -> RedisManager:
+    """The process-wide manager, decoding as the :func:`init` that made it chose unless
+    ``decode_responses`` says otherwise; :class:`NotInitialized` before :func:`init`."""
     return _view(_native.get_redis_manager(), decode_responses, RedisManager, "async")
 
 

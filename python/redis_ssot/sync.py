@@ -21,12 +21,21 @@ import collections
 from typing import Any, Dict, Iterator, Optional
 
 from . import _native
-from . import _view  # type: ignore[attr-defined]
+from . import _NO_TIMEOUT, _block_timeout, _decoding, _view  # type: ignore[attr-defined]
 from .errors import *  # noqa: F401,F403
+from .errors import Closed
 
 
 class RedisManager(_native.Client):
     """The process's Redis manager, blocking. Every command returns its value."""
+
+    def blpop(self, keys: Any, timeout: Any = _NO_TIMEOUT) -> Any:
+        """BLPOP: ``(key, value)``, or ``None`` after ``timeout`` seconds (required, positive)."""
+        return super().blpop(keys, _block_timeout("blpop", timeout))
+
+    def brpop(self, keys: Any, timeout: Any = _NO_TIMEOUT) -> Any:
+        """BRPOP, as :meth:`blpop`."""
+        return super().brpop(keys, _block_timeout("brpop", timeout))
 
     def scan_iter(self, match: Any = None, count: Optional[int] = None, _type: Any = None) -> Iterator[Any]:
         """Every key matching ``match`` (SCAN, never KEYS)."""
@@ -76,6 +85,7 @@ class PubSub(_native.PubSub):
         self._confirmations: "collections.deque[Dict[str, Any]]" = collections.deque()
         self.channels: set = set()
         self.patterns: set = set()
+        self._closed = False
 
     @property
     def subscribed(self) -> bool:
@@ -127,14 +137,24 @@ class PubSub(_native.PubSub):
         return self._next(timeout)
 
     def listen(self) -> Iterator[Dict[str, Any]]:
-        """Every message, as long as something is subscribed."""
-        while self.subscribed or self._confirmations:
-            message = self.get_message(timeout=None)
+        """Every message, as long as something is subscribed; ends when the PubSub is closed
+        (also from another thread)."""
+        while not self._closed and (self.subscribed or self._confirmations):
+            try:
+                message = self.get_message(timeout=None)
+            except Closed:
+                if self._closed:
+                    return
+                raise
             if message is not None:
                 yield message
 
     def close(self) -> None:
-        """Closes the connection."""
+        """Closes the connection; a running ``listen()`` ends, later calls raise ``Closed``."""
+        self._closed = True
+        self.channels.clear()
+        self.patterns.clear()
+        self._confirmations.clear()
         self._close()
 
     def __enter__(self) -> "PubSub":
@@ -146,11 +166,13 @@ class PubSub(_native.PubSub):
 
 def init(url: Optional[str] = None, *, decode_responses: bool = False, **options: Any) -> RedisManager:
     """The process-wide manager, blocking view (see :func:`redis_ssot.init`)."""
-    return _view(_native.init(url, options), decode_responses, RedisManager, "blocking")
+    decode = _decoding(decode_responses)
+    return _view(_native.init(url, options, decode), decode, RedisManager, "blocking")
 
 
-def get_redis_manager(*, decode_responses: bool = False) -> RedisManager:
-    """The process-wide manager, blocking view; :class:`NotInitialized` before ``init``."""
+def get_redis_manager(*, decode_responses: Optional[bool] = None) -> RedisManager:
+    """The process-wide manager, blocking view, decoding as its ``init`` chose unless told
+    otherwise; :class:`NotInitialized` before ``init``."""
     return _view(_native.get_redis_manager(), decode_responses, RedisManager, "blocking")
 
 

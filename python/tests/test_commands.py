@@ -216,7 +216,19 @@ async def test_bad_arguments_get_plain_python_errors(manager):
 async def test_a_second_config_is_refused_while_the_first_lives(manager, server):
     with pytest.raises(redis_ssot.ConfigError) as e:
         redis_ssot.init("redis://127.0.0.1:1/0")
-    assert "already exists with a different config" in str(e.value)
+    assert e.value.field == "url"
+    assert str(e.value) == (
+        f"invalid config field `url`: the process-wide manager already exists with url "
+        f"redis://127.0.0.1:{server.port}/0, and this init() asks for redis://127.0.0.1:1/0; one "
+        "manager per process: call get_redis_manager() to use it, or aclose() it first to replace it"
+    )
+    with pytest.raises(redis_ssot.ConfigError) as e:
+        redis_ssot.init(server.url, **{**FAST, "command_timeout": 1})
+    assert e.value.field == "command_timeout"
+    assert str(e.value).startswith(
+        "invalid config field `command_timeout`: the process-wide manager already exists with "
+        "command_timeout 0.3 s, and this init() asks for 1 s; "
+    )
     assert redis_ssot.init(server.url, **FAST) is manager
 
 
@@ -263,3 +275,44 @@ async def test_a_cancelled_caller_does_not_break_the_bridge(manager):
     assert [r for r in results[1::2]] == [b"v"] * 25
     assert all(isinstance(r, asyncio.CancelledError) for r in results[::2])
     assert await manager.get("k") == b"v"
+
+
+async def test_cancelled_blpops_give_back_their_dedicated_connections(manager, server):
+    # Six waits on a pool of four dedicated connections, each for 20 s, all cancelled.
+    for _ in range(6):
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(manager.blpop(["never"], timeout=20), 0.05)
+    await manager.rpush("jobs", "j1")
+    started = asyncio.get_running_loop().time()
+    assert await manager.blpop(["jobs"], timeout=0.2) == (b"jobs", b"j1")
+    assert asyncio.get_running_loop().time() - started < 0.5
+    # The cancelled waits' connections are closed, so no client is left blocked on the server.
+    deadline = asyncio.get_running_loop().time() + 2
+    while any(" flags=b " in c for c in server.clients()):
+        assert asyncio.get_running_loop().time() < deadline, server.clients()
+        await asyncio.sleep(0.05)
+
+
+async def test_blocking_pops_need_a_positive_timeout(manager):
+    with pytest.raises(TypeError) as e:
+        await manager.blpop(["q"])
+    assert str(e.value) == (
+        "blpop needs a timeout in seconds, e.g. blpop(keys, timeout=5) (waiting forever, redis-py's "
+        "default, is not supported: a command never waits without a deadline)"
+    )
+    for bad in (0, -1, None):
+        with pytest.raises(ValueError) as e:
+            await manager.brpop(["q"], timeout=bad)
+        assert str(e.value) == (
+            f"brpop needs a positive timeout in seconds; got {bad!r} (waiting forever is not "
+            "supported: a command never waits without a deadline)"
+        )
+    with pytest.raises(TypeError) as e:
+        await manager.blpop(["q"], timeout="5")
+    assert str(e.value) == "blpop: timeout must be a number of seconds, not str"
+    with pytest.raises(ValueError) as e:
+        await manager.blpop(["q"], timeout=1e300)
+    assert str(e.value) == "blpop: timeout must be at most 1000000000 seconds (about 31 years), got 1e+300"
+    await manager.rpush("q", "a", "b")
+    assert await manager.blpop("q", 1) == (b"q", b"a")
+    assert await manager.brpop(["q"], timeout=1) == (b"q", b"b")

@@ -69,3 +69,57 @@ def test_get_redis_manager_before_init_raises_not_initialized():
     assert out.stdout.strip() == (
         "NotInitialized | the process-wide redis manager is not initialised: call redis_ssot.init() first"
     )
+
+
+async def test_get_redis_manager_decodes_as_init_chose(server):
+    m = redis_ssot.init(server.url, decode_responses=True)
+    await m.wait_ready(5)
+    await m.set("flag", "on")
+    assert await redis_ssot.get_redis_manager().get("flag") == "on"
+    assert redis_ssot.get_redis_manager() is m
+    assert sync.get_redis_manager().decode_responses is True
+    assert await redis_ssot.get_redis_manager(decode_responses=False).get("flag") == b"on"
+    # A later init with the same config but the other decoding gets its view; the default stays.
+    assert redis_ssot.init(server.url).decode_responses is False
+    assert redis_ssot.get_redis_manager().decode_responses is True
+    await m.aclose()
+
+
+def test_decode_responses_must_be_a_bool(server):
+    for call in (
+        lambda: redis_ssot.init(server.url, decode_responses="yes"),
+        lambda: sync.init(server.url, decode_responses=1),
+    ):
+        try:
+            call()
+        except TypeError as e:
+            assert str(e) in (
+                "decode_responses must be a bool (True or False), not str",
+                "decode_responses must be a bool (True or False), not int",
+            )
+        else:
+            raise AssertionError("a non-bool decode_responses was accepted")
+
+
+def test_bad_init_options_say_what_is_wrong_in_plain_words():
+    cases = {
+        ("command_timeout", -1): "must not be negative, got -1",
+        ("command_timeout", -0.5): "must not be negative, got -0.5",
+        ("command_timeout", 1e300): "must be at most 1000000000 seconds (about 31 years), got 1e300",
+        ("command_timeout", 2**70): "must be at most 1000000000 seconds (about 31 years), got 1180591620717411303424",
+        ("command_timeout", "soon"): "must be a number of seconds, not str",
+        ("command_timeout", True): "must be a number of seconds, not bool",
+        ("max_in_flight", -1): "must not be negative, got -1",
+        ("max_in_flight", 2**70): "must be at most 4294967295, got 1180591620717411303424",
+        ("max_in_flight", 10**40): "must be at most 4294967295, got a 41-digit number",
+        ("max_in_flight", 1.5): "must be a whole number, not float",
+        ("db", True): "must be a whole number, not bool",
+    }
+    for (field, value), message in cases.items():
+        try:
+            redis_ssot.init("redis://127.0.0.1:1", **{field: value})
+        except redis_ssot.ConfigError as e:
+            assert e.field == field
+            assert str(e) == f"invalid config field `{field}`: {message}", (field, value)
+        else:
+            raise AssertionError(f"{field}={value!r} was accepted")

@@ -92,3 +92,35 @@ async def test_one_gap_message_after_a_restart_then_delivery_resumes(manager, se
     assert [(m["type"], m["channel"]) for m in got] == [("message", b"a"), ("message", b"b"), ("pmessage", b"p.x")]
     assert await ps.get_message(timeout=0.2) is None, "exactly one gap"
     await ps.aclose()
+
+
+async def test_a_cancelled_get_message_does_not_swallow_the_next_message(manager):
+    ps = manager.pubsub()
+    await ps.subscribe("c")
+    assert (await ps.get_message())["type"] == "subscribe"
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(ps.get_message(timeout=None), 0.05)
+    assert await manager.publish("c", "after") == 1
+    assert await next_message(ps) == {"type": "message", "pattern": None, "channel": b"c", "data": b"after"}
+    await ps.aclose()
+
+
+async def test_aclose_from_another_task_ends_listen(manager):
+    ps = manager.pubsub()
+    await ps.subscribe("c")
+    got = []
+
+    async def consume():
+        async for m in ps.listen():
+            got.append(m["type"])
+
+    consumer = asyncio.ensure_future(consume())
+    await manager.publish("c", "x")
+    while len(got) < 2:
+        await asyncio.sleep(0.01)
+    await ps.aclose()
+    assert await asyncio.wait_for(consumer, 2) is None
+    assert got == ["subscribe", "message"]
+    assert ps.subscribed is False
+    with pytest.raises(redis_ssot.Closed):
+        await ps.get_message()

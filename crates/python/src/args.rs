@@ -63,6 +63,18 @@ pub(crate) fn float_text(f: f64) -> String {
     }
 }
 
+/// A number for a message: as Python would print it for everyday values, in exponent form
+/// for huge ones (`1e300`, not three hundred digits).
+pub(crate) fn number_text(f: f64) -> String {
+    if f.is_nan() {
+        "nan".into()
+    } else if f.is_infinite() || f.abs() < 1e15 {
+        float_text(f)
+    } else {
+        format!("{f:e}")
+    }
+}
+
 /// An argument as owned bytes (for the stores, which take `&str` names or raw values).
 pub(crate) fn to_bytes(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
     if let Ok(b) = v.cast::<PyBytes>() {

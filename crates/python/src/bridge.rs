@@ -320,6 +320,78 @@ pub(crate) fn submit<F>(
 where
     F: Future<Output = Outcome> + Send + 'static,
 {
+    run(py, mode, rt, fut, false)
+}
+
+/// As [`submit`], for a command that may wait long (BLPOP, a pub/sub wait): cancelling its
+/// asyncio future aborts the Tokio task, which drops what the task holds (a dedicated
+/// connection, the subscription's lock) at once instead of when the wait ends.
+///
+/// Only these get it: the abort needs a done-callback on the future, which costs every
+/// command one more event-loop callback, and an ordinary command ends within its deadline
+/// anyway.
+pub(crate) fn submit_abortable<F>(
+    py: Python<'_>,
+    mode: Mode,
+    rt: &'static Runtime,
+    fut: F,
+) -> PyResult<Py<PyAny>>
+where
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    run(py, mode, rt, fut, true)
+}
+
+/// Hands a task's outcome to its loop when dropped, however the task ended: finished, or
+/// aborted because its caller cancelled (then with a placeholder the loop ignores, since the
+/// future is already done). Either way the loop frees the slot exactly once, and only after
+/// the task can no longer deliver to it.
+struct Delivery {
+    shared: Arc<Shared>,
+    slot: u32,
+    outcome: Option<Outcome>,
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        let outcome = self
+            .outcome
+            .take()
+            .unwrap_or(Err(redis_ssot::Error::Closed));
+        self.shared.push(Done {
+            slot: self.slot,
+            outcome,
+        });
+    }
+}
+
+/// The done-callback of an abortable command's future: aborts its task if it was cancelled.
+#[pyclass(frozen, module = "redis_ssot._native")]
+struct AbortOnCancel(tokio::task::AbortHandle);
+
+#[pymethods]
+impl AbortOnCancel {
+    fn __call__(&self, fut: &Bound<'_, PyAny>) -> PyResult<()> {
+        if fut
+            .call_method0(intern!(fut.py(), "cancelled"))?
+            .is_truthy()?
+        {
+            self.0.abort();
+        }
+        Ok(())
+    }
+}
+
+fn run<F>(
+    py: Python<'_>,
+    mode: Mode,
+    rt: &'static Runtime,
+    fut: F,
+    abortable: bool,
+) -> PyResult<Py<PyAny>>
+where
+    F: Future<Output = Outcome> + Send + 'static,
+{
     match mode {
         Mode::Async => {
             let bridge = current_bridge(py)?;
@@ -333,11 +405,20 @@ where
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(py_fut.clone().unbind());
-            let shared = b.shared.clone();
-            rt.spawn(async move {
-                let outcome = fut.await;
-                shared.push(Done { slot, outcome });
+            let delivery = Delivery {
+                shared: b.shared.clone(),
+                slot,
+                outcome: None,
+            };
+            let task = rt.spawn(async move {
+                // Moved in whole (not just its field), so that it is dropped with the task.
+                let mut delivery = delivery;
+                delivery.outcome = Some(fut.await);
             });
+            if abortable {
+                let callback = Py::new(py, AbortOnCancel(task.abort_handle()))?;
+                py_fut.call_method1(intern!(py, "add_done_callback"), (callback,))?;
+            }
             Ok(py_fut.unbind())
         }
         Mode::Blocking => {

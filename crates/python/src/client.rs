@@ -45,11 +45,11 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    /// The root handle of a core: asyncio, bytes.
+    /// The root handle of a core: asyncio, with the decoding chosen at `init`.
     pub(crate) fn root(core: Arc<Core>) -> Client {
         Client {
+            decode: core.decode(),
             core,
-            decode: false,
             kind: Kind::Direct(Mode::Async),
         }
     }
@@ -98,6 +98,17 @@ impl Client {
     {
         let lease = self.core.lease(py)?;
         bridge::submit(py, self.mode(), lease.rt, f(lease.manager))
+    }
+
+    /// As `spawn`, for a call that may wait long: cancelling its asyncio future aborts it
+    /// (see [`bridge::submit_abortable`]).
+    pub(crate) fn spawn_abortable<F, Fut>(&self, py: Python<'_>, f: F) -> PyResult<Py<PyAny>>
+    where
+        F: FnOnce(redis_ssot::RedisManager) -> Fut,
+        Fut: std::future::Future<Output = Outcome> + Send + 'static,
+    {
+        let lease = self.core.lease(py)?;
+        bridge::submit_abortable(py, self.mode(), lease.rt, f(lease.manager))
     }
 
     /// A value already known, returned the way this handle returns values.
@@ -222,7 +233,7 @@ impl Client {
     fn wait_ready(&self, py: Python<'_>, timeout: f64) -> PyResult<Py<PyAny>> {
         self.refuse_in_pipeline("wait_ready")?;
         let timeout = duration(timeout, "timeout")?;
-        self.spawn(py, move |m| async move {
+        self.spawn_abortable(py, move |m| async move {
             m.wait_ready(timeout).await?;
             Ok(Reply::Value {
                 value: Value::Nil,
@@ -325,26 +336,38 @@ impl Client {
     }
 }
 
-/// Seconds to a `Duration`, refusing negative and non-finite values.
+/// Seconds to a `Duration`, refusing negative, NaN and absurdly long (over about 31 years)
+/// values.
 pub(crate) fn duration(secs: f64, what: &str) -> PyResult<Duration> {
-    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+    let text = crate::args::number_text(secs);
+    if secs.is_nan() || secs < 0.0 {
         return Err(value_error(format!(
-            "{what} must be a non-negative number of seconds, got {secs}"
+            "{what} must be a non-negative number of seconds, got {text}"
+        )));
+    }
+    if secs > MAX_SECONDS {
+        return Err(value_error(format!(
+            "{what} must be at most {MAX_SECONDS} seconds (about 31 years), got {text}"
         )));
     }
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// `init(url=None, **options)`: the process-wide manager's root handle.
+/// The longest duration any argument may give, in seconds.
+pub(crate) const MAX_SECONDS: f64 = 1e9;
+
+/// `init(url=None, options=None, decode_responses=False)`: the process-wide manager's root
+/// handle (`decode_responses` is remembered only by the call that makes the manager).
 #[pyfunction]
-#[pyo3(signature = (url = None, options = None))]
+#[pyo3(signature = (url = None, options = None, decode_responses = false))]
 pub(crate) fn init(
     py: Python<'_>,
     url: Option<&str>,
     options: Option<&Bound<'_, PyDict>>,
+    decode_responses: bool,
 ) -> PyResult<Client> {
     let config = crate::config::build(py, url, options)?;
-    Ok(Client::root(core::init(py, config)?))
+    Ok(Client::root(core::init(py, config, decode_responses)?))
 }
 
 /// `get_redis_manager()`: the process-wide manager's root handle, or `NotInitialized`.

@@ -137,15 +137,17 @@ impl Client {
         Self::run(slf, c, Shape::Raw)
     }
 
-    /// BLPOP on a dedicated connection: `(key, value)`, or `None` after `timeout` seconds
-    /// (which must be positive: a command never waits without a deadline).
-    #[pyo3(signature = (keys, timeout = 1.0))]
+    /// BLPOP on a dedicated connection: `(key, value)`, or `None` after `timeout` seconds.
+    /// The timeout has no default and must be positive: a command never waits without a
+    /// deadline, and redis-py's default (0, forever) would silently become one here. The
+    /// Python classes check it first, to tell a missing timeout from a bad one.
+    #[pyo3(signature = (keys, timeout))]
     fn blpop(slf: &Bound<'_, Self>, keys: &Bound<'_, PyAny>, timeout: f64) -> PyResult<Py<PyAny>> {
         blocking_pop(slf, "BLPOP", keys, timeout)
     }
 
     /// BRPOP, as `blpop`.
-    #[pyo3(signature = (keys, timeout = 1.0))]
+    #[pyo3(signature = (keys, timeout))]
     fn brpop(slf: &Bound<'_, Self>, keys: &Bound<'_, PyAny>, timeout: f64) -> PyResult<Py<PyAny>> {
         blocking_pop(slf, "BRPOP", keys, timeout)
     }
@@ -241,10 +243,12 @@ fn blocking_pop(
             word.to_ascii_lowercase()
         )));
     }
-    if timeout <= 0.0 {
+    if timeout.is_nan() || timeout <= 0.0 {
         return Err(value_error(format!(
-            "{}: timeout must be a positive number of seconds (waiting forever is not supported)",
-            word.to_ascii_lowercase()
+            "{} needs a positive timeout in seconds; got {} (waiting forever is not supported: \
+             a command never waits without a deadline)",
+            word.to_ascii_lowercase(),
+            crate::args::number_text(timeout)
         )));
     }
     let block = duration(timeout, "timeout")?;
@@ -256,7 +260,7 @@ fn blocking_pop(
     )?;
     c.arg(float_text(timeout));
     let decode = this.decode;
-    this.spawn(slf.py(), move |m| async move {
+    this.spawn_abortable(slf.py(), move |m| async move {
         let value: Value = m.cmd_blocking(&c, block).await?;
         Ok(Reply::Value {
             value,

@@ -10,7 +10,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use redis_ssot::{Config, Secret};
 
-use crate::args::type_name;
+use crate::args::{number_text, type_name};
+use crate::client::MAX_SECONDS;
 use crate::errors::{self, config_error};
 
 /// Every option `init` accepts besides the URL.
@@ -66,9 +67,9 @@ pub(crate) fn build(
 
 fn apply(py: Python<'_>, c: &mut Config, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> {
     let secs = |v: &Bound<'_, PyAny>| seconds(py, name, v);
-    let count = |v: &Bound<'_, PyAny>| whole(py, name, v);
+    let count = |v: &Bound<'_, PyAny>| whole(py, name, v, u64::from(u32::MAX)) as PyResult<u64>;
     let small = |v: &Bound<'_, PyAny>| -> PyResult<u32> {
-        u32::try_from(whole(py, name, v)?).map_err(|_| config_error(py, name, "too large".into()))
+        Ok(whole(py, name, v, u64::from(u32::MAX))? as u32)
     };
     match name {
         "command_timeout" => c.command_timeout = secs(v)?,
@@ -101,49 +102,86 @@ fn apply(py: Python<'_>, c: &mut Config, name: &str, v: &Bound<'_, PyAny>) -> Py
     Ok(())
 }
 
-fn seconds(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
-    let secs = if v.is_instance_of::<PyBool>() {
-        None
-    } else if let Ok(i) = v.cast::<PyInt>() {
-        i.extract::<u64>().ok().map(|n| n as f64)
-    } else if let Ok(f) = v.cast::<PyFloat>() {
-        Some(f.value())
-    } else {
-        None
-    };
-    match secs {
-        Some(s) if s.is_finite() && (0.0..1e9).contains(&s) => Ok(Duration::from_secs_f64(s)),
-        Some(s) => Err(config_error(
-            py,
-            name,
-            format!("must be a non-negative number of seconds, got {s}"),
-        )),
-        None => Err(config_error(
-            py,
-            name,
-            format!("must be a number of seconds, not {}", type_name(v)),
-        )),
+/// A Python number as `f64`, `None` if it is not an int or float (a bool is not a number
+/// here). Ints too large for `f64` are infinite, with their sign.
+fn number(v: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+    if v.is_instance_of::<PyBool>() {
+        return Ok(None);
     }
+    if let Ok(i) = v.cast::<PyInt>() {
+        return Ok(Some(match i.extract::<i64>() {
+            Ok(n) => n as f64,
+            Err(_) if i.lt(0)? => f64::NEG_INFINITY,
+            Err(_) => f64::INFINITY,
+        }));
+    }
+    Ok(v.cast::<PyFloat>().ok().map(|f| f.value()))
 }
 
-fn whole(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<u64> {
-    if v.is_instance_of::<PyBool>() {
+fn seconds(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    let Some(s) = number(v)? else {
         return Err(config_error(
             py,
             name,
-            "must be a whole number, not bool".into(),
+            format!("must be a number of seconds, not {}", type_name(v)),
         ));
+    };
+    let problem = if s.is_nan() {
+        "must be a number of seconds, not nan".to_string()
+    } else if s < 0.0 {
+        format!("must not be negative, got {}", shown(v, s))
+    } else if s > MAX_SECONDS {
+        format!(
+            "must be at most {MAX_SECONDS} seconds (about 31 years), got {}",
+            shown(v, s)
+        )
+    } else {
+        return Ok(Duration::from_secs_f64(s));
+    };
+    Err(config_error(py, name, problem))
+}
+
+/// A number as the caller wrote it, short: an int exactly (unless it is huge), a float as
+/// Python prints it for everyday values (`1e300` for huge ones).
+fn shown(v: &Bound<'_, PyAny>, n: f64) -> String {
+    match v.cast::<PyInt>() {
+        Ok(i) => {
+            let t = i.to_string();
+            if t.len() <= 24 {
+                t
+            } else {
+                format!("a {}-digit number", t.trim_start_matches('-').len())
+            }
+        }
+        Err(_) => number_text(n),
     }
-    v.cast::<PyInt>()
-        .ok()
-        .and_then(|i| i.extract::<u64>().ok())
-        .ok_or_else(|| {
-            config_error(
-                py,
-                name,
-                format!("must be a non-negative whole number, not {}", type_name(v)),
-            )
-        })
+}
+
+/// A whole number from 0 to `max`.
+fn whole(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>, max: u64) -> PyResult<u64> {
+    let int = (!v.is_instance_of::<PyBool>())
+        .then(|| v.cast::<PyInt>().ok())
+        .flatten();
+    let Some(i) = int else {
+        return Err(config_error(
+            py,
+            name,
+            format!("must be a whole number, not {}", type_name(v)),
+        ));
+    };
+    match i.extract::<u64>() {
+        Ok(n) if n <= max => Ok(n),
+        _ if i.lt(0)? => Err(config_error(
+            py,
+            name,
+            format!("must not be negative, got {}", shown(v, 0.0)),
+        )),
+        _ => Err(config_error(
+            py,
+            name,
+            format!("must be at most {max}, got {}", shown(v, 0.0)),
+        )),
+    }
 }
 
 fn text(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
@@ -151,4 +189,55 @@ fn text(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
         .map_err(|_| config_error(py, name, format!("must be str, not {}", type_name(v))))?
         .to_cow()
         .map(|c| c.into_owned())
+}
+
+/// The first setting in which `new` differs from `old`, with both values as words (a
+/// password is never shown), or `None` when they are the same configuration.
+pub(crate) fn difference(old: &Config, new: &Config) -> Option<(&'static str, String, String)> {
+    if old == new {
+        return None;
+    }
+    if old.redacted_url() != new.redacted_url() {
+        return Some(("url", old.redacted_url(), new.redacted_url()));
+    }
+    if old.password != new.password {
+        return Some((
+            "password",
+            "one password".into(),
+            "a different password".into(),
+        ));
+    }
+    let secs = |d: Duration| format!("{} s", number_text(d.as_secs_f64()));
+    macro_rules! compare {
+        ($($field:ident => $show:expr),* $(,)?) => {$(
+            if old.$field != new.$field {
+                return Some((stringify!($field), $show(old.$field), $show(new.$field)));
+            }
+        )*};
+    }
+    let n = |v: u64| v.to_string();
+    compare!(
+        command_timeout => secs,
+        connect_timeout => secs,
+        blocking_margin => secs,
+        backoff_base => secs,
+        backoff_cap => secs,
+        probe_interval => secs,
+        breaker_cooldown => secs,
+        health_interval => secs,
+        health_timeout => secs,
+        topology_refresh => secs,
+        breaker_failure_threshold => |v: u32| n(u64::from(v)),
+        breaker_half_open_probes => |v: u32| n(u64::from(v)),
+        breaker_success_threshold => |v: u32| n(u64::from(v)),
+        timeouts_before_reconnect => |v: u32| n(u64::from(v)),
+        max_in_flight => |v: usize| n(v as u64),
+        dedicated_pool_size => |v: usize| n(v as u64),
+        db => |v: i64| v.to_string(),
+    );
+    Some((
+        "url",
+        old.redacted_url(),
+        "the same URL with other TLS, Sentinel or username settings".into(),
+    ))
 }

@@ -29,6 +29,9 @@ struct Live {
 /// What every Python handle of one manager shares.
 pub(crate) struct Core {
     config: Config,
+    /// The `decode_responses` of the `init` that made this manager: what
+    /// `get_redis_manager()` hands out unless asked otherwise.
+    decode: bool,
     live: Mutex<Arc<Local<Live>>>,
 }
 
@@ -42,10 +45,11 @@ pub(crate) struct Lease {
 
 impl Core {
     /// Starts a manager for `config` (connecting in the background).
-    pub(crate) fn start(py: Python<'_>, config: Config) -> PyResult<Arc<Core>> {
+    pub(crate) fn start(py: Python<'_>, config: Config, decode: bool) -> PyResult<Arc<Core>> {
         let live = Self::connect(py, &config)?;
         Ok(Arc::new(Core {
             config,
+            decode,
             live: Mutex::new(Arc::new(Local::new(live))),
         }))
     }
@@ -65,6 +69,11 @@ impl Core {
     /// The configuration.
     pub(crate) fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The decoding chosen by the `init` that made this manager.
+    pub(crate) fn decode(&self) -> bool {
+        self.decode
     }
 
     /// The manager of this process, re-created first if this is a forked child's first use.
@@ -105,26 +114,28 @@ impl Core {
 static GLOBAL: Mutex<Option<Arc<Core>>> = Mutex::new(None);
 
 /// The process-wide core: the existing one when `config` equals its configuration, a new one
-/// when there is none (or the old one was closed), `ConfigError` for a different config.
-pub(crate) fn init(py: Python<'_>, config: Config) -> PyResult<Arc<Core>> {
+/// (remembering `decode`) when there is none or the old one was closed, `ConfigError` naming
+/// the first setting that differs otherwise.
+pub(crate) fn init(py: Python<'_>, config: Config, decode: bool) -> PyResult<Arc<Core>> {
     let mut slot = GLOBAL.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(existing) = slot.as_ref()
         && !existing.is_closed(py)
     {
-        if *existing.config() == config {
+        let Some((field, now, asked)) = crate::config::difference(existing.config(), &config)
+        else {
             return Ok(existing.clone());
-        }
+        };
         return Err(errors::config_error(
             py,
-            "init",
+            field,
             format!(
-                "the process-wide manager already exists with a different config ({}); \
-                     refusing a second one (call aclose() on it first to replace it)",
-                existing.config().redacted_url()
+                "the process-wide manager already exists with {field} {now}, and this init() \
+                 asks for {asked}; one manager per process: call get_redis_manager() to use \
+                 it, or aclose() it first to replace it"
             ),
         ));
     }
-    let core = Core::start(py, config)?;
+    let core = Core::start(py, config, decode)?;
     *slot = Some(core.clone());
     Ok(core)
 }

@@ -181,7 +181,9 @@ impl PubSub {
         }
         let wait = timeout.map(|t| duration(t, "timeout")).transpose()?;
         let lease = self.core.lease(py)?;
-        bridge::submit(py, self.mode, lease.rt, async move {
+        // Abortable: a cancelled wait must let go of the subscription, or it would swallow
+        // the next message.
+        bridge::submit_abortable(py, self.mode, lease.rt, async move {
             let mut closed = live.closed.subscribe();
             let mut guard = live.sub.lock().await;
             let Some(sub) = guard.as_mut() else {
