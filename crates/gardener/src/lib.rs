@@ -17,7 +17,7 @@
 //! | [`target`] | what a command works on: rules discovery (ruff-like), root and files |
 //! | [`walk`] | gitignore-aware file discovery and language detection |
 //! | [`modules`] | Python module names from `__init__.py` chains and source roots |
-//! | [`python`] | Python on ruff's parser: imports, aliases, calls, classes, repairs |
+//! | [`python`] | Python on ruff's parser: imports, aliases, calls, classes, the import graph, repairs |
 //! | [`syntax`] | Rust syntax: syn's check, tree-sitter parsers per thread, traversal |
 //! | [`rust`] | Rust `use` trees, associated calls, struct literals, items |
 //! | [`analysis`] | language-neutral rule checks over what the analysers resolved |

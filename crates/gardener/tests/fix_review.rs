@@ -293,3 +293,63 @@ fn lines_inserted_into_a_crlf_file_end_in_crlf() {
          \r\nx = redis_manager\r\n"
     );
 }
+
+#[test]
+fn an_import_the_canonical_module_would_import_back_is_left_as_a_circular_import() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    let canonical = "from typing import TYPE_CHECKING\n\nfrom .core import config\nimport pkg.svc.direct\n\n\
+if TYPE_CHECKING:\n    from pkg.svc import typed\n\n\nclass RedisManager:\n    pass\n\n\n\
+redis_manager = RedisManager()\n";
+    let settings = "from pkg.auth.redis_manager import AuthRedisManager\n\nSETTINGS = {}\n_warm = AuthRedisManager()\n";
+    let direct = "from pkg.redis_manager import RedisManager\n\nx = RedisManager()\n";
+    let typed = "from pkg.redis_manager import RedisManager\n\nx = RedisManager()\n";
+    edge(
+        root,
+        &[
+            ("pkg/redis_manager.py", canonical),
+            ("pkg/core/__init__.py", ""),
+            ("pkg/core/config.py", "from .settings import SETTINGS\n"),
+            ("pkg/core/settings.py", settings),
+            ("pkg/svc/direct.py", direct),
+            ("pkg/svc/typed.py", typed),
+        ],
+    );
+    let plan = fix_all(root);
+    let two_steps = "importing `pkg.redis_manager` here would make a circular import \
+        (`pkg.redis_manager` imports `pkg.core.config`, which imports `pkg.core.settings`, which \
+        is this file), so the app could not be imported; fix leaves it";
+    let one_step = "importing `pkg.redis_manager` here would make a circular import \
+        (`pkg.redis_manager` imports `pkg.svc.direct`, which is this file), so the app could not \
+        be imported; fix leaves it";
+    assert_eq!(
+        reviews(&plan),
+        vec![
+            (
+                "pkg/core/settings.py".to_owned(),
+                1,
+                "deprecated_import",
+                two_steps.to_owned()
+            ),
+            (
+                "pkg/core/settings.py".to_owned(),
+                4,
+                "direct_instantiation",
+                two_steps.to_owned()
+            ),
+            (
+                "pkg/svc/direct.py".to_owned(),
+                3,
+                "direct_instantiation",
+                one_step.to_owned()
+            ),
+        ]
+    );
+    assert_eq!(read(root, "pkg/core/settings.py"), settings);
+    assert_eq!(read(root, "pkg/svc/direct.py"), direct);
+    // An import under `if TYPE_CHECKING:` never runs, so it makes no cycle.
+    assert_eq!(
+        read(root, "pkg/svc/typed.py"),
+        "from pkg.redis_manager import RedisManager\nfrom pkg.redis_manager import redis_manager\n\nx = redis_manager\n"
+    );
+}

@@ -11,6 +11,7 @@
 //! `isinstance(x, RedisCacheManager)` would turn false once `x` is the shared manager.
 
 use super::defined::ModuleIndex;
+use super::graph;
 use super::{Bindings, Facts, Use, edit, line_ending, line_of};
 use crate::config::Rule;
 use crate::violation::{Edit, Repair};
@@ -87,6 +88,9 @@ pub(super) fn repair(
             ));
         }
         None => {
+            if let Some(reason) = graph::cycle_reason(index, canonical.segments(), &facts.module) {
+                return Repair::review(reason);
+            }
             let start = usize::from(call.range.start());
             if start < facts.insert_at {
                 return Repair::review(format!(

@@ -163,7 +163,12 @@ pub enum Lookup {
 pub struct ModuleIndex {
     roots: Vec<PathBuf>,
     cache: Mutex<HashMap<Vec<String>, Lookup>>,
+    /// The project modules each module imports when it runs (see [`super::graph`]).
+    imports: Mutex<HashMap<Vec<String>, Edges>>,
 }
+
+/// The modules one module imports, shared from the cache.
+type Edges = Arc<Vec<Vec<String>>>;
 
 impl ModuleIndex {
     /// An index that looks modules up under `roots`, in order.
@@ -171,7 +176,52 @@ impl ModuleIndex {
         ModuleIndex {
             roots,
             cache: Mutex::new(HashMap::new()),
+            imports: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The modules under the roots that `module` imports when it runs: the edges of the
+    /// import graph (empty for a module outside the roots).
+    pub fn imports_of(&self, module: &[String]) -> Arc<Vec<Vec<String>>> {
+        if let Some(found) = self
+            .imports
+            .lock()
+            .ok()
+            .and_then(|c| c.get(module).cloned())
+        {
+            return found;
+        }
+        let mut edges: Vec<Vec<String>> = Vec::new();
+        if let Some(path) = find_module(&self.roots, module)
+            && let Ok(text) = std::fs::read_to_string(&path)
+        {
+            let is_package = path
+                .file_stem()
+                .is_some_and(|s| s.to_string_lossy() == "__init__");
+            let package = if is_package {
+                module.to_vec()
+            } else {
+                module[..module.len().saturating_sub(1)].to_vec()
+            };
+            let parsed = ruff_python_parser::parse_unchecked_source(&text, PySourceType::Python);
+            for (from, names) in super::graph::imported_modules(&parsed.syntax().body, &package) {
+                for name in names {
+                    let mut sub = from.clone();
+                    sub.push(name);
+                    if find_module(&self.roots, &sub).is_some() && !edges.contains(&sub) {
+                        edges.push(sub);
+                    }
+                }
+                if find_module(&self.roots, &from).is_some() && !edges.contains(&from) {
+                    edges.push(from);
+                }
+            }
+        }
+        let edges = Arc::new(edges);
+        if let Ok(mut cache) = self.imports.lock() {
+            cache.insert(module.to_vec(), edges.clone());
+        }
+        edges
     }
 
     /// The names `module` defines.

@@ -84,6 +84,9 @@ fn plain_import(
     facts: &Facts,
 ) -> Repair {
     let new = FileContext::replacement_for(d, module);
+    if let Some(reason) = super::graph::cycle_reason(index, &new, &facts.module) {
+        return Repair::review(reason);
+    }
     let exact = d.module.segments() == module;
     let local: Vec<String> = match &alias.asname {
         Some(a) => vec![a.as_str().to_owned()],
@@ -188,6 +191,9 @@ fn from_import(ctx: &mut FileContext, f: &StmtImportFrom, package: &[String], fa
                         "the replacement module `{}` was not found under the source roots",
                         new.join(".")
                     ))
+                } else if let Some(reason) = super::graph::cycle_reason(index, &new, &facts.module)
+                {
+                    Repair::review(reason)
                 } else {
                     match member_edits(index, d, exact, &new, facts, &[local.to_owned()]) {
                         Ok(uses) => {
@@ -226,6 +232,9 @@ fn names_to_replacement(
     source: &[u8],
 ) -> Repair {
     let new = FileContext::replacement_for(d, module);
+    if let Some(reason) = super::graph::cycle_reason(index, &new, &facts.module) {
+        return Repair::review(reason);
+    }
     let exact = d.module.segments() == module;
     let mut moved: Vec<(usize, String, Vec<Edit>)> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();

@@ -14,6 +14,7 @@
 
 mod construct;
 pub mod defined;
+mod graph;
 mod imports;
 mod renames;
 
@@ -222,6 +223,8 @@ pub(crate) struct Facts<'a> {
     pub insert_at: usize,
     /// The file's bytes.
     pub source: &'a [u8],
+    /// The file's own module (set when fixing), for the circular-import check.
+    pub module: Vec<String>,
     collect_uses: bool,
 }
 
@@ -396,6 +399,7 @@ pub fn analyse(ctx: &mut FileContext, parsed: &Parsed<ModModule>) {
     facts.visit_body(&module.body);
     if ctx.fixing.is_some() {
         facts.insert_at = insertion_point(module, source);
+        facts.module = ctx.file.module.module.clone();
     }
     let package = ctx.file.module.package.clone();
     let mut bindings = Bindings::default();
