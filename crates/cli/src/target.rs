@@ -41,6 +41,7 @@ impl RedisTarget {
     /// as a service reads it with `Config::from_env`.
     pub fn config(&self) -> Result<redis_ssot::Config, String> {
         let url = self.url().to_string();
+        redis_ssot::Config::check_environment().map_err(|e| e.to_string())?;
         redis_ssot::Config::from_lookup(|name| {
             if name == "REDIS_URL" {
                 Some(url.clone())

@@ -168,9 +168,19 @@ impl Config {
         Ok(config)
     }
 
-    /// Reads `REDIS_URL` and the `REDIS_SSOT_*` tunables from the environment.
+    /// Reads `REDIS_URL` and the `REDIS_SSOT_*` tunables from the environment. A
+    /// `REDIS_SSOT_*` variable that nothing in redis-ssot reads is an error naming the closest
+    /// real one: a misspelt setting silently left at its default is how a timeout goes
+    /// unnoticed until an outage.
     pub fn from_env() -> Result<Config> {
+        Config::check_environment()?;
         Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The check [`Config::from_env`] makes first, for programs that read the environment
+    /// through [`Config::from_lookup`]: every `REDIS_SSOT_*` variable set is one that is read.
+    pub fn check_environment() -> Result<()> {
+        check_env_names(std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()))
     }
 
     /// Like [`Config::from_env`], but reads variables through `lookup` (for tests and for
@@ -470,6 +480,81 @@ fn rename_field(err: Error, env_name: &str) -> Error {
         Error::Config { field, message } => Error::config(format!("{env_name} ({field})"), message),
         other => other,
     }
+}
+
+/// Every `REDIS_SSOT_*` variable [`Config::from_lookup`] reads.
+const SETTINGS: [&str; 21] = [
+    "REDIS_SSOT_SENTINEL_USERNAME",
+    "REDIS_SSOT_SENTINEL_PASSWORD",
+    "REDIS_SSOT_TLS_CA_FILE",
+    "REDIS_SSOT_TLS_CERT_FILE",
+    "REDIS_SSOT_TLS_KEY_FILE",
+    "REDIS_SSOT_COMMAND_TIMEOUT_MS",
+    "REDIS_SSOT_CONNECT_TIMEOUT_MS",
+    "REDIS_SSOT_BLOCKING_MARGIN_MS",
+    "REDIS_SSOT_BACKOFF_BASE_MS",
+    "REDIS_SSOT_BACKOFF_CAP_MS",
+    "REDIS_SSOT_PROBE_INTERVAL_MS",
+    "REDIS_SSOT_BREAKER_COOLDOWN_MS",
+    "REDIS_SSOT_HEALTH_INTERVAL_MS",
+    "REDIS_SSOT_HEALTH_TIMEOUT_MS",
+    "REDIS_SSOT_TOPOLOGY_REFRESH_MS",
+    "REDIS_SSOT_BREAKER_THRESHOLD",
+    "REDIS_SSOT_BREAKER_PROBES",
+    "REDIS_SSOT_BREAKER_SUCCESSES",
+    "REDIS_SSOT_TIMEOUTS_BEFORE_RECONNECT",
+    "REDIS_SSOT_MAX_IN_FLIGHT",
+    "REDIS_SSOT_POOL_SIZE",
+];
+
+/// `REDIS_SSOT_*` variables read by other parts of the project: the gateway's secrets, the
+/// Python package's thread count and its test suite's helper binary.
+const READ_ELSEWHERE: [&str; 4] = [
+    "REDIS_SSOT_PY_WORKERS",
+    "REDIS_SSOT_JWT_SECRET",
+    "REDIS_SSOT_ADMIN_TOKEN",
+    "REDIS_SSOT_INTEROP_BIN",
+];
+
+/// Refuses a `REDIS_SSOT_*` name that nothing reads, naming the closest one that is read.
+fn check_env_names(names: impl Iterator<Item = String>) -> Result<()> {
+    let known = || SETTINGS.iter().chain(READ_ELSEWHERE.iter());
+    for name in names.filter(|n| n.starts_with("REDIS_SSOT_")) {
+        if known().any(|k| *k == name) {
+            continue;
+        }
+        let closest = known()
+            .map(|k| (edit_distance(k, &name), *k))
+            .min()
+            .filter(|(d, _)| *d <= 3);
+        let hint = match closest {
+            Some((_, k)) => format!("; did you mean {k}?"),
+            None => format!("; the settings are {}", SETTINGS.join(", ")),
+        };
+        return Err(Error::config(
+            name,
+            format!("is not a setting redis-ssot reads, so it would be ignored{hint}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Levenshtein distance of two ASCII-ish names (variable names are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(above + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// The pieces of a URL before they become a [`Config`].

@@ -169,6 +169,63 @@ fn bad_urls_name_the_field_at_fault() {
 }
 
 #[test]
+fn every_setting_read_is_listed_and_an_unknown_one_is_refused_with_the_closest_name() {
+    // What from_lookup asks for is exactly SETTINGS.
+    let asked = std::sync::Mutex::new(Vec::new());
+    Config::from_lookup(|name| {
+        asked.lock().unwrap().push(name.to_string());
+        (name == "REDIS_URL").then(|| "redis://h:1".to_string())
+    })
+    .unwrap();
+    let mut asked: Vec<String> = asked
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.starts_with("REDIS_SSOT_"))
+        .collect();
+    asked.sort();
+    let mut listed: Vec<String> = SETTINGS.iter().map(|n| n.to_string()).collect();
+    listed.sort();
+    assert_eq!(asked, listed);
+
+    let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert!(
+        check_env_names(
+            names(&[
+                "PATH",
+                "REDIS_SSOT_COMMAND_TIMEOUT_MS",
+                "REDIS_SSOT_JWT_SECRET"
+            ])
+            .into_iter()
+        )
+        .is_ok()
+    );
+    match check_env_names(names(&["REDIS_SSOT_COMAND_TIMEOUT_MS"]).into_iter()) {
+        Err(Error::Config { field, message }) => {
+            assert_eq!(field, "REDIS_SSOT_COMAND_TIMEOUT_MS");
+            assert_eq!(
+                message,
+                "is not a setting redis-ssot reads, so it would be ignored; did you mean REDIS_SSOT_COMMAND_TIMEOUT_MS?"
+            );
+        }
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    match check_env_names(names(&["REDIS_SSOT_BOGUS"]).into_iter()) {
+        Err(Error::Config { field, message }) => {
+            assert_eq!(field, "REDIS_SSOT_BOGUS");
+            assert!(
+                message.starts_with("is not a setting redis-ssot reads, so it would be ignored; the settings are REDIS_SSOT_SENTINEL_USERNAME, "),
+                "{message}"
+            );
+            assert!(message.ends_with("REDIS_SSOT_POOL_SIZE"), "{message}");
+        }
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    assert_eq!(edit_distance("kitten", "sitting"), 3);
+    assert_eq!(edit_distance("", "abc"), 3);
+}
+
+#[test]
 fn env_names_are_read_and_bad_values_name_the_variable() {
     let env = |pairs: &'static [(&'static str, &'static str)]| {
         move |name: &str| {
