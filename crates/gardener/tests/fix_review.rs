@@ -353,3 +353,59 @@ redis_manager = RedisManager()\n";
         "from pkg.redis_manager import RedisManager\nfrom pkg.redis_manager import redis_manager\n\nx = redis_manager\n"
     );
 }
+
+#[test]
+fn a_re_exported_class_is_not_mapped_to_an_object_and_a_renamed_class_keeps_its_exported_name() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    let init =
+        "from .cache.redis_cache_manager import RedisCacheManager as LegacyCache  # re-export\n";
+    let listed = "from netra_backend.app.cache.redis_cache_manager import RedisCacheManager\n\n\
+__all__ = [\"RedisCacheManager\"]\n";
+    netra(
+        root,
+        &[
+            ("netra_backend/app/__init__.py", init),
+            ("netra_backend/app/routes/listed.py", listed),
+        ],
+    );
+    let plan = fix_all(root);
+    assert_eq!(
+        reviews(&plan),
+        vec![
+            (
+                "netra_backend/app/__init__.py".to_owned(),
+                1,
+                "deprecated_import",
+                "`LegacyCache` is re-exported (imported by the package's `__init__.py`), so code \
+                 elsewhere may call or subclass it; mapping it to `redis_manager` needs a hand edit"
+                    .to_owned()
+            ),
+            (
+                "netra_backend/app/routes/listed.py".to_owned(),
+                1,
+                "deprecated_import",
+                "`RedisCacheManager` is re-exported (listed in `__all__`), so code elsewhere may \
+                 call or subclass it; mapping it to `redis_manager` needs a hand edit"
+                    .to_owned()
+            ),
+        ]
+    );
+    assert_eq!(read(root, "netra_backend/app/__init__.py"), init);
+
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    edge(
+        root,
+        &[(
+            "pkg/svc/__init__.py",
+            "from pkg.auth.redis_manager import AuthRedisManager\n",
+        )],
+    );
+    fix_all(root);
+    // A class mapped to a class: the package still exports `AuthRedisManager`.
+    assert_eq!(
+        read(root, "pkg/svc/__init__.py"),
+        "from pkg.redis_manager import RedisManager as AuthRedisManager\n"
+    );
+}

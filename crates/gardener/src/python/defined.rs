@@ -149,6 +149,36 @@ impl Defined {
     }
 }
 
+/// The names a module lists in a literal `__all__` (assigned or extended at its top level).
+pub fn exported(module: &ModModule) -> Vec<String> {
+    let mut names = Vec::new();
+    for stmt in &module.body {
+        let (target, value) = match stmt {
+            Stmt::Assign(a) if a.targets.len() == 1 => (&a.targets[0], &*a.value),
+            Stmt::AugAssign(a) => (&*a.target, &*a.value),
+            Stmt::AnnAssign(a) => match &a.value {
+                Some(v) => (&*a.target, &**v),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if !matches!(target, Expr::Name(n) if n.id.as_str() == "__all__") {
+            continue;
+        }
+        let elts = match value {
+            Expr::List(l) => &l.elts,
+            Expr::Tuple(t) => &t.elts,
+            _ => continue,
+        };
+        for e in elts {
+            if let Expr::StringLiteral(s) = e {
+                names.push(s.value.to_str().to_owned());
+            }
+        }
+    }
+    names
+}
+
 /// What a replacement module offers: its names, or that it could not be found.
 #[derive(Debug, Clone)]
 pub enum Lookup {

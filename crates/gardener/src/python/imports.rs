@@ -273,6 +273,28 @@ fn names_to_replacement(
             continue;
         }
         let from = index.binding(module, name).ok();
+        let local = asname.unwrap_or(name);
+        if target != name && facts.reexports(local) {
+            if from == Some(binding) && binding != Binding::Other {
+                // Same kind: keep the exported name, so its importers elsewhere still work.
+                let spelled = match asname {
+                    Some(a) if a == target => target.to_owned(),
+                    _ => format!("{target} as {local}"),
+                };
+                moved.push((i, spelled, Vec::new()));
+            } else {
+                reasons.push(format!(
+                    "`{local}` is re-exported ({}), so code elsewhere may call or subclass it; \
+                     mapping it to `{target}` needs a hand edit",
+                    if facts.exported.iter().any(|e| e == local) {
+                        "listed in `__all__`"
+                    } else {
+                        "imported by the package's `__init__.py`"
+                    }
+                ));
+            }
+            continue;
+        }
         match name_edits(name, target, asname, (from, binding), facts) {
             Ok(edits) => {
                 let spelled = match asname {

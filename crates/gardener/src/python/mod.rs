@@ -225,6 +225,10 @@ pub(crate) struct Facts<'a> {
     pub source: &'a [u8],
     /// The file's own module (set when fixing), for the circular-import check.
     pub module: Vec<String>,
+    /// The names of the file's literal `__all__` (set when fixing).
+    pub exported: Vec<String>,
+    /// Whether the file is a package's `__init__.py`, whose imports are its interface.
+    pub is_package_init: bool,
     collect_uses: bool,
 }
 
@@ -251,6 +255,12 @@ impl<'a> Facts<'a> {
         self.bound
             .entry(name.as_str())
             .or_insert(usize::from(name.range.start()));
+    }
+
+    /// Whether other modules may import `local` from this one as part of its interface: it
+    /// is listed in `__all__`, or imported by a package's `__init__.py`.
+    pub fn reexports(&self, local: &str) -> bool {
+        self.is_package_init || self.exported.iter().any(|e| e == local)
     }
 
     /// Whether the bare name `name` can stand for a managed type here: it is imported by
@@ -400,6 +410,12 @@ pub fn analyse(ctx: &mut FileContext, parsed: &Parsed<ModModule>) {
     if ctx.fixing.is_some() {
         facts.insert_at = insertion_point(module, source);
         facts.module = ctx.file.module.module.clone();
+        facts.exported = defined::exported(module);
+        facts.is_package_init = ctx
+            .file
+            .path
+            .file_stem()
+            .is_some_and(|s| s.to_string_lossy() == "__init__");
     }
     let package = ctx.file.module.package.clone();
     let mut bindings = Bindings::default();
