@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
+import concurrent.futures
+import inspect
 import logging
 import threading
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Optional, Tuple
@@ -269,12 +270,12 @@ async def _single_flight(
     flights: Dict[Any, "asyncio.Future[Any]"],
     key: Any,
     read: Callable[[], Awaitable[Any]],
-    compute: Callable[[], Awaitable[Any]],
+    compute: Callable[[], Any],
     write: Callable[[Any], Awaitable[None]],
 ) -> Any:
-    """The cached value, or ``compute()``'s, computed once for concurrent misses on ``key``
-    in this event loop. An outage computes the value and returns it uncached (logged); a
-    stored value that does not decode raises :class:`DecodeError`."""
+    """The cached value, or ``compute()``'s (awaited if it is awaitable), computed once for
+    concurrent misses on ``key`` in this event loop. An outage computes the value and returns
+    it uncached (logged); a stored value that does not decode raises :class:`DecodeError`."""
     cached_ok = True
     try:
         value = await read()
@@ -289,7 +290,9 @@ async def _single_flight(
     flight = asyncio.get_running_loop().create_future()
     flights[key] = flight
     try:
-        value = await compute()
+        value = compute()
+        if inspect.isawaitable(value):
+            value = await value
         if cached_ok:
             try:
                 await write(value)
@@ -308,16 +311,75 @@ async def _single_flight(
         flights.pop(key, None)
 
 
+class _BlockingFlights:
+    """Single-flight for a store made with a blocking manager: concurrent misses on one key,
+    in any thread, share one computation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flights: Dict[Any, "concurrent.futures.Future[Any]"] = {}
+
+    def run(self, key: Any, read: Callable[[], Any], compute: Callable[[], Any], write: Callable[[Any], None]) -> Any:
+        """As :func:`_single_flight`, blocking."""
+        cached_ok = True
+        try:
+            value = read()
+            if value is not None:
+                return value
+        except Unavailable as e:
+            cached_ok = False
+            _log.warning("cache unavailable for %r, computing uncached: %s", key, e)
+        with self._lock:
+            flight = self._flights.get(key)
+            leader = flight is None
+            if leader:
+                flight = self._flights[key] = concurrent.futures.Future()
+        assert flight is not None
+        if not leader:
+            return flight.result()
+        try:
+            value = compute()
+            if inspect.isawaitable(value):
+                if inspect.iscoroutine(value):
+                    value.close()
+                raise TypeError(
+                    "this store was made with a blocking manager (redis_ssot.sync), so the "
+                    "function must return the value itself, not an awaitable"
+                )
+            if cached_ok:
+                try:
+                    write(value)
+                except Unavailable as e:
+                    _log.warning("computed value for %r not cached: %s", key, e)
+            flight.set_result(value)
+            return value
+        except BaseException as e:
+            flight.set_exception(e)
+            raise
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+
+
+def _is_blocking(manager: Any) -> bool:
+    return isinstance(manager, _native.Client) and manager._blocking
+
+
 class Cache(_native.Cache):
-    """JSON values with TTLs in one namespace (``cache:<namespace>:<key>``)."""
+    """JSON values with TTLs in one namespace (``cache:<namespace>:<key>``). Made with a
+    blocking manager (:mod:`redis_ssot.sync`), every method blocks."""
 
     def __init__(self, manager: RedisManager, namespace: str) -> None:
         self._flights: Dict[Any, "asyncio.Future[Any]"] = {}
+        self._blocking_flights = _BlockingFlights() if _is_blocking(manager) else None
 
-    async def get_or_compute(self, key: str, ttl: float, compute: Callable[[], Awaitable[Any]]) -> Any:
-        """The cached value, or ``await compute()`` stored for ``ttl`` seconds; concurrent
-        misses on one key in this event loop share one computation."""
-        return await _single_flight(
+    def get_or_compute(self, key: str, ttl: float, compute: Callable[[], Any]) -> Any:
+        """The cached value, or ``compute()``'s stored for ``ttl`` seconds; concurrent misses
+        on one key share one computation (per event loop; across threads when blocking).
+        With an asyncio manager it returns an awaitable and ``compute`` may be async."""
+        if self._blocking_flights is not None:
+            return self._blocking_flights.run(key, lambda: self.get(key), compute, lambda v: self.set(key, v, ttl))
+        return _single_flight(
             self._flights, key, lambda: self.get(key), compute, lambda v: self.set(key, v, ttl)
         )
 
@@ -327,6 +389,7 @@ class UserCache(_native.UserCache):
 
     def __init__(self, manager: RedisManager, namespace: Optional[str] = None, ttl: float = 1800.0) -> None:
         self._flights: Dict[Any, "asyncio.Future[Any]"] = {}
+        self._blocking_flights = _BlockingFlights() if _is_blocking(manager) else None
 
     @classmethod
     def user_data(cls, manager: RedisManager) -> "UserCache":
@@ -338,20 +401,42 @@ class UserCache(_native.UserCache):
         """The permission cache (``cache:permissions:<uid>``, 30 minutes)."""
         return cls(manager, "permissions")
 
-    async def get_or_load(self, user_id: Any, load: Callable[[], Awaitable[Any]]) -> Any:
-        """The cached value for ``user_id``, or ``await load()`` cached (single-flight)."""
-        return await _single_flight(
+    def get_or_load(self, user_id: Any, load: Callable[[], Any]) -> Any:
+        """The cached value for ``user_id``, or ``load()``'s cached (single-flight); blocks
+        when the cache was made with a blocking manager."""
+        if self._blocking_flights is not None:
+            return self._blocking_flights.run(user_id, lambda: self.get(user_id), load, lambda v: self.set(user_id, v))
+        return _single_flight(
             self._flights, user_id, lambda: self.get(user_id), load, lambda v: self.set(user_id, v)
         )
 
 
-class RedisFactory(_native.RedisFactory):
-    """Per-user clients on the one manager: ``async with factory.get_user_client(ctx) as c``."""
+class _UserClientScope:
+    """What ``get_user_client`` returns: usable with ``async with`` and with ``with``."""
 
-    @contextlib.asynccontextmanager
-    async def get_user_client(self, ctx: "_native.UserContext") -> AsyncIterator["_native.UserClient"]:
+    def __init__(self, client: "_native.UserClient") -> None:
+        self._client = client
+
+    def __enter__(self) -> "_native.UserClient":
+        return self._client
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    async def __aenter__(self) -> "_native.UserClient":
+        return self._client
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+
+class RedisFactory(_native.RedisFactory):
+    """Per-user clients on the one manager: ``async with factory.get_user_client(ctx) as c``
+    (``with`` for a blocking manager)."""
+
+    def get_user_client(self, ctx: "_native.UserContext") -> _UserClientScope:
         """A client confined to ``ctx.user_id``'s key space (no connection of its own)."""
-        yield self.user_client(ctx)
+        return _UserClientScope(self.user_client(ctx))
 
 
 Script = _native.Script

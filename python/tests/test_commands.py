@@ -316,3 +316,24 @@ async def test_blocking_pops_need_a_positive_timeout(manager):
     await manager.rpush("q", "a", "b")
     assert await manager.blpop("q", 1) == (b"q", b"a")
     assert await manager.brpop(["q"], timeout=1) == (b"q", b"b")
+
+
+async def test_empty_mget_and_out_of_range_numbers(manager):
+    assert await manager.mget([]) == []
+    with pytest.raises(ValueError) as e:
+        await manager.mset({})
+    assert str(e.value) == "mset needs at least one key -> value pair (the dict is empty)"
+    with pytest.raises(ValueError) as e:
+        manager.pipeline().mget([])
+    assert str(e.value) == "mget needs at least one key inside a pipeline"
+    with pytest.raises(ValueError) as e:
+        await manager.incr("n", 2**70)
+    assert str(e.value) == "amount must be between -9223372036854775808 and 9223372036854775807 (Redis's 64-bit integers)"
+    with pytest.raises(TypeError) as e:
+        await manager.incr("n", 1.5)
+    assert str(e.value) == "amount must be an int, not float"
+    assert await manager.incr("n") == 1
+    assert await manager.decr("n", 3) == -2
+    with pytest.raises(ValueError) as e:
+        await manager.expire("n", 2**70)
+    assert str(e.value) == "time is too large: at most 9223372036854775807 (Redis's 64-bit integers)"

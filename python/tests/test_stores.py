@@ -214,3 +214,30 @@ async def test_agent_state_compare_and_set(manager):
     with pytest.raises(ValueError) as e:
         await store.update_status("alice", "run1", 1, "sleeping")
     assert str(e.value) == 'status must be pending, running, completed, failed or cancelled, not "sleeping"'
+
+
+async def test_store_arguments_get_plain_errors(manager):
+    ctx = redis_ssot.UserContext("alice", request_id="req-1")
+    assert repr(ctx) == "UserContext(user_id='alice', request_id='req-1')"
+    assert repr(redis_ssot.UserContext("bob")) == "UserContext(user_id='bob', request_id=None)"
+    limiter = redis_ssot.RateLimiter(manager)
+    with pytest.raises(ValueError) as e:
+        await limiter.check("k", 1, 0)
+    assert str(e.value) == "window must be a positive number of seconds, got 0"
+    analytics = redis_ssot.Analytics(manager)
+    with pytest.raises(ValueError) as e:
+        await analytics.events("clicks", "yesterday")
+    assert str(e.value) == "day must be a datetime.date or text like '2024-05-31' (YYYY-MM-DD), got \"yesterday\""
+    await analytics.record_event("clicks", {"n": 1})
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    assert await analytics.events("clicks", today) == [{"n": 1}]
+    assert await analytics.event_count("clicks", today.isoformat()) == 1
+
+
+async def test_async_cache_takes_a_plain_function_too_and_factory_scope_works(manager):
+    cache = redis_ssot.Cache(manager, "plain")
+    assert await cache.get_or_compute("k", 10, lambda: {"v": 2}) == {"v": 2}
+    assert await cache.get("k") == {"v": 2}
+    factory = redis_ssot.RedisFactory(manager)
+    async with factory.get_user_client(redis_ssot.UserContext("u1")) as client:
+        assert await client.set("k", "v") is True

@@ -3,6 +3,7 @@ call waits."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -98,3 +99,45 @@ def test_sync_and_asyncio_views_share_one_manager(server):
     assert b.get("shared") == b"1"
     assert len(server.clients()) == 1
     b.close()
+
+
+def test_stores_made_with_a_blocking_manager_block_and_return_values(blocking):
+    cache = redis_ssot.Cache(blocking, "ns")
+    calls = []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.05)
+        return {"v": 1}
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("y", 10, compute))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [{"v": 1}] * 8
+    assert calls == [1], "concurrent misses in threads share one computation"
+    assert cache.get("y") == {"v": 1}
+
+    perms = redis_ssot.UserCache.permissions(blocking)
+    assert perms.get_or_load("bob", lambda: ["read"]) == ["read"]
+    assert perms.get("bob") == ["read"]
+    with pytest.raises(TypeError) as e:
+        perms.get_or_load("carol", lambda: asyncio.sleep(0, ["x"]))
+    assert str(e.value) == (
+        "this store was made with a blocking manager (redis_ssot.sync), so the function must "
+        "return the value itself, not an awaitable"
+    )
+
+    factory = redis_ssot.RedisFactory(blocking)
+    with factory.get_user_client(redis_ssot.UserContext("u1")) as client:
+        assert client.set("k", "v") is True
+        assert client.get("k") == b"v"
+
+
+def test_mget_of_no_keys_is_an_empty_list_and_mset_of_nothing_a_value_error(blocking):
+    assert blocking.mget([]) == []
+    with pytest.raises(ValueError) as e:
+        blocking.mset({})
+    assert str(e.value) == "mset needs at least one key -> value pair (the dict is empty)"

@@ -166,6 +166,13 @@ impl Client {
         })
     }
 
+    /// Whether this handle's calls block (a `redis_ssot.sync` handle) rather than return
+    /// awaitables; the Python stores pick their single-flight by it.
+    #[getter]
+    fn _blocking(&self) -> bool {
+        self.mode() == Mode::Blocking
+    }
+
     /// Whether replies are `str` (`True`) or `bytes`.
     #[getter]
     fn decode_responses(&self) -> bool {

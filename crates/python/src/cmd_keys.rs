@@ -37,8 +37,13 @@ pub(crate) fn whole(v: &Bound<'_, PyAny>, what: &str, unit_ms: f64) -> PyResult<
             "{what} must be an int or a timedelta, not bool"
         )));
     }
-    if let Ok(n) = v.extract::<i64>() {
-        return Ok(n);
+    if let Ok(i) = v.cast::<pyo3::types::PyInt>() {
+        return i.extract::<i64>().map_err(|_| {
+            value_error(format!(
+                "{what} is too large: at most {} (Redis's 64-bit integers)",
+                i64::MAX
+            ))
+        });
     }
     if v.hasattr(pyo3::intern!(v.py(), "total_seconds"))? {
         let secs: f64 = v
@@ -50,6 +55,26 @@ pub(crate) fn whole(v: &Bound<'_, PyAny>, what: &str, unit_ms: f64) -> PyResult<
         "{what} must be an int or a timedelta, not {}",
         crate::args::type_name(v)
     )))
+}
+
+/// A Redis 64-bit integer argument: an int in range, in plain words otherwise.
+pub(crate) fn int64(v: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> {
+    let int = (!v.is_instance_of::<pyo3::types::PyBool>())
+        .then(|| v.cast::<pyo3::types::PyInt>().ok())
+        .flatten();
+    let Some(i) = int else {
+        return Err(type_error(format!(
+            "{what} must be an int, not {}",
+            crate::args::type_name(v)
+        )));
+    };
+    i.extract::<i64>().map_err(|_| {
+        value_error(format!(
+            "{what} must be between {} and {} (Redis's 64-bit integers)",
+            i64::MIN,
+            i64::MAX
+        ))
+    })
 }
 
 /// `keys` may be one key or an iterable of keys, followed by more keys (redis-py's `mget`).
@@ -259,30 +284,46 @@ impl Client {
     }
 
     /// INCRBY `amount` (default 1): the new value.
-    #[pyo3(signature = (name, amount = 1))]
-    fn incr(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>, amount: i64) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (name, amount = None))]
+    fn incr(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        amount: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let mut c = cmd1("INCRBY", name, "name")?;
-        c.arg(amount);
+        c.arg(amount.map(|a| int64(a, "amount")).transpose()?.unwrap_or(1));
         Self::run(slf, c, Shape::Raw)
     }
 
     /// INCRBY: the new value.
-    #[pyo3(signature = (name, amount = 1))]
-    fn incrby(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>, amount: i64) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (name, amount = None))]
+    fn incrby(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        amount: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         Self::incr(slf, name, amount)
     }
 
     /// DECRBY `amount` (default 1): the new value.
-    #[pyo3(signature = (name, amount = 1))]
-    fn decr(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>, amount: i64) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (name, amount = None))]
+    fn decr(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        amount: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let mut c = cmd1("DECRBY", name, "name")?;
-        c.arg(amount);
+        c.arg(amount.map(|a| int64(a, "amount")).transpose()?.unwrap_or(1));
         Self::run(slf, c, Shape::Raw)
     }
 
     /// DECRBY: the new value.
-    #[pyo3(signature = (name, amount = 1))]
-    fn decrby(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>, amount: i64) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (name, amount = None))]
+    fn decrby(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        amount: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         Self::decr(slf, name, amount)
     }
 
@@ -298,7 +339,8 @@ impl Client {
         Self::run(slf, c, Shape::Float)
     }
 
-    /// MGET: one value (or `None`) per key, in order.
+    /// MGET: one value (or `None`) per key, in order; no keys, no values (`[]`, as redis-py,
+    /// without a round trip).
     #[pyo3(signature = (keys, *args))]
     fn mget(
         slf: &Bound<'_, Self>,
@@ -306,7 +348,15 @@ impl Client {
         args: &Bound<'_, PyTuple>,
     ) -> PyResult<Py<PyAny>> {
         let mut c = redis::cmd("MGET");
-        need_keys(slf.py(), push_keys(&mut c, keys, args)?, "mget")?;
+        if push_keys(&mut c, keys, args)? == 0 {
+            let this = slf.get();
+            if matches!(this.kind, Kind::Pipeline { .. }) {
+                // A pipeline's replies are positional: an empty MGET has no slot to fill.
+                return Err(value_error("mget needs at least one key inside a pipeline"));
+            }
+            let empty = pyo3::types::PyList::empty(slf.py()).into_any().unbind();
+            return this.ready(slf.py(), empty);
+        }
         Self::run(slf, c, Shape::Raw)
     }
 
@@ -316,7 +366,11 @@ impl Client {
             .cast::<PyDict>()
             .map_err(|_| type_error("mset takes a dict of key -> value"))?;
         let mut c = redis::cmd("MSET");
-        need_keys(slf.py(), mapping.len(), "mset")?;
+        if mapping.is_empty() {
+            return Err(value_error(
+                "mset needs at least one key -> value pair (the dict is empty)",
+            ));
+        }
         for (k, v) in mapping.iter() {
             push(&mut c, &k, "key")?;
             push(&mut c, &v, "value")?;

@@ -23,6 +23,32 @@ fn positive(secs: f64, what: &str) -> PyResult<Duration> {
     Ok(d)
 }
 
+/// A day as the event lists name it (`YYYY-MM-DD`): a `datetime.date` (or `datetime`), or
+/// text in that form. Anything else would name a list that never exists and read as empty.
+fn day_of(v: &Bound<'_, PyAny>) -> PyResult<String> {
+    if v.hasattr(pyo3::intern!(v.py(), "strftime"))? && !v.is_instance_of::<pyo3::types::PyString>()
+    {
+        return v
+            .call_method1(pyo3::intern!(v.py(), "strftime"), ("%Y-%m-%d",))?
+            .extract();
+    }
+    let text = to_text(v, "day")?;
+    let b = text.as_bytes();
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        });
+    let month = text.get(5..7).and_then(|m| m.parse::<u8>().ok());
+    let day = text.get(8..10).and_then(|d| d.parse::<u8>().ok());
+    if !shaped || !matches!(month, Some(1..=12)) || !matches!(day, Some(1..=31)) {
+        return Err(crate::errors::value_error(format!(
+            "day must be a datetime.date or text like '2024-05-31' (YYYY-MM-DD), got {text:?}"
+        )));
+    }
+    Ok(text)
+}
+
 fn stats_dict(py: Python<'_>, s: redis_ssot::CacheStats) -> PyResult<Py<PyAny>> {
     let d = PyDict::new(py);
     d.set_item("hits", s.hits)?;
@@ -316,11 +342,7 @@ impl Analytics {
         page: u32,
         per_page: u32,
     ) -> PyResult<Py<PyAny>> {
-        let (a, s, d) = (
-            self.store(py)?,
-            to_text(stream, "stream")?,
-            to_text(day, "day")?,
-        );
+        let (a, s, d) = (self.store(py)?, to_text(stream, "stream")?, day_of(day)?);
         self.handle.spawn(py, async move {
             let events: Vec<Json> = a.events(&s, &d, page, per_page).await?;
             Ok(later(events, |py, events| {
@@ -336,11 +358,7 @@ impl Analytics {
         stream: &Bound<'_, PyAny>,
         day: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        let (a, s, d) = (
-            self.store(py)?,
-            to_text(stream, "stream")?,
-            to_text(day, "day")?,
-        );
+        let (a, s, d) = (self.store(py)?, to_text(stream, "stream")?, day_of(day)?);
         self.handle.spawn(py, async move {
             Ok(later(a.event_count(&s, &d).await?, py_u64))
         })

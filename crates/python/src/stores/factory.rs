@@ -56,12 +56,16 @@ impl UserContext {
         self.ctx.request_id.clone()
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "UserContext(user_id={:?}, request_id={:?})",
-            self.ctx.user_id.encoded(),
-            self.ctx.request_id
-        )
+    /// `UserContext(user_id='alice', request_id='req-1')`, as Python would write it.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let request_id = match &self.ctx.request_id {
+            Some(r) => pyo3::types::PyString::new(py, r).repr()?.to_string(),
+            None => "None".into(),
+        };
+        Ok(format!(
+            "UserContext(user_id={}, request_id={request_id})",
+            self.user_id(py).bind(py).repr()?
+        ))
     }
 }
 

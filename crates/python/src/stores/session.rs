@@ -242,6 +242,17 @@ impl TokenBlacklist {
     }
 }
 
+/// A rate window: a positive number of seconds.
+fn window_of(window: f64) -> PyResult<std::time::Duration> {
+    if window.is_nan() || window <= 0.0 {
+        return Err(crate::errors::value_error(format!(
+            "window must be a positive number of seconds, got {}",
+            crate::args::number_text(window)
+        )));
+    }
+    duration(window, "window")
+}
+
 fn decision_dict(py: Python<'_>, d: RateDecision) -> PyResult<Py<PyAny>> {
     let out = PyDict::new(py);
     out.set_item("allowed", d.allowed)?;
@@ -285,11 +296,7 @@ impl RateLimiter {
         limit: u32,
         window: f64,
     ) -> PyResult<Py<PyAny>> {
-        let (store, k, w) = (
-            self.store(py)?,
-            to_text(key, "key")?,
-            duration(window, "window")?,
-        );
+        let (store, k, w) = (self.store(py)?, to_text(key, "key")?, window_of(window)?);
         self.handle.spawn(py, async move {
             Ok(later(store.check(&k, limit, w).await?, decision_dict))
         })
@@ -303,11 +310,7 @@ impl RateLimiter {
         limit: u32,
         window: f64,
     ) -> PyResult<Py<PyAny>> {
-        let (store, k, w) = (
-            self.store(py)?,
-            to_text(key, "key")?,
-            duration(window, "window")?,
-        );
+        let (store, k, w) = (self.store(py)?, to_text(key, "key")?, window_of(window)?);
         self.handle.spawn(py, async move {
             Ok(later(store.enforce(&k, limit, w).await?, decision_dict))
         })
