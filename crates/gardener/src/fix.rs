@@ -6,7 +6,7 @@
 //! text they change and never overlap another phase's. The analysers compute the repairs
 //! (see [`crate::python`]) and check them: a name is only imported from a module that defines
 //! it. After every phase the result must parse; a file that had a syntax error before is
-//! never edited. What the fix leaves is listed as `needs_review`, with the reason.
+//! never edited. An import line that two phases both wrote is kept once. What the fix leaves is listed as `needs_review`, with the reason.
 
 use std::path::PathBuf;
 
@@ -173,6 +173,12 @@ pub fn plan(config: &Config, index: &ModuleIndex, results: &[FileResult], select
         if let Some(reason) = refused {
             plan.skipped.push((relative, reason));
             continue;
+        }
+        if result.file.language == Language::Python
+            && let Some(tidied) = crate::python::drop_repeated_imports(&original, &bytes)
+        {
+            current = analyse_file(config, result.file.clone(), &tidied, Some(index));
+            bytes = tidied;
         }
         if result.file.language == Language::Python
             && let Some(reason) =

@@ -409,3 +409,23 @@ __all__ = [\"RedisCacheManager\"]\n";
         "from pkg.redis_manager import RedisManager as AuthRedisManager\n"
     );
 }
+
+#[test]
+fn an_import_line_two_phases_both_write_is_written_once() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    let users = "import os\nimport os\n\nfrom ..cache.redis_cache_manager import default_redis_cache_manager, RedisCacheManager\n\
+from netra_backend.app.redis_manager import auth_redis_manager\n\n\n\
+def get_cache():\n    return default_redis_cache_manager\n\n\n\
+async def get_user(uid: str):\n    await auth_redis_manager.set(uid, 1)\n";
+    netra(root, &[("netra_backend/app/routes/users.py", users)]);
+    let plan = fix_all(root);
+    assert_eq!(plan.needs_review.len(), 0);
+    // The file's own repeated `import os` is not the fix's to tidy.
+    assert_eq!(
+        read(root, "netra_backend/app/routes/users.py"),
+        "import os\nimport os\n\nfrom netra_backend.app.redis_manager import redis_manager\n\n\n\
+def get_cache():\n    return redis_manager\n\n\n\
+async def get_user(uid: str):\n    await redis_manager.set(uid, 1)\n"
+    );
+}

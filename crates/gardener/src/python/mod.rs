@@ -17,6 +17,7 @@ pub mod defined;
 mod graph;
 mod imports;
 mod renames;
+mod repeats;
 
 use std::collections::HashMap;
 
@@ -504,6 +505,19 @@ fn missing_names(config: &Config, index: &ModuleIndex, text: &[u8]) -> Vec<Strin
         }
     }
     missing
+}
+
+/// `after` without the import statements that repeat an earlier import of their block and
+/// that `before` did not repeat (two phases can each write the same import line).
+pub fn drop_repeated_imports(before: &[u8], after: &[u8]) -> Option<Vec<u8>> {
+    let (Ok(old), Ok(new)) = (std::str::from_utf8(before), std::str::from_utf8(after)) else {
+        return None;
+    };
+    let edits = repeats::removals(old, new);
+    if edits.is_empty() {
+        return None;
+    }
+    crate::fix::apply_edits(after, edits).ok()
 }
 
 /// Why a rewrite from `before` to `after` must not be written: it would import a name that
