@@ -361,13 +361,17 @@ fn run_rollback(args: RollbackArgs) -> Result<i32, Error> {
     for path in &outcome.restored {
         println!("restored {path}");
     }
+    for path in &outcome.already_restored {
+        println!("already restored {path} (it has its original bytes)");
+    }
     for (path, reason) in &outcome.refused {
         eprintln!("{path}: refused: {reason}");
     }
     println!(
-        "rolled back {} ({} restored, {} refused)",
+        "rolled back {} ({} restored, {} already restored, {} refused)",
         outcome.entries.join(", "),
         outcome.restored.len(),
+        outcome.already_restored.len(),
         outcome.refused.len()
     );
     Ok(if outcome.refused.is_empty() {

@@ -127,7 +127,10 @@ fn phases_journal_separately_and_rollback_last_then_all_restores_every_byte() {
     let (code, out, _) = garden(&root.join("test_framework"), &["rollback", "--last"]);
     assert_eq!(
         (code, out.lines().last()),
-        (0, Some("rolled back 0002 (5 restored, 0 refused)"))
+        (
+            0,
+            Some("rolled back 0002 (5 restored, 0 already restored, 0 refused)")
+        )
     );
     assert_eq!(
         std::fs::read(root.join("test_framework/conftest.py")).expect("read"),
@@ -136,7 +139,10 @@ fn phases_journal_separately_and_rollback_last_then_all_restores_every_byte() {
     let (code, out, _) = garden(root, &["rollback", "--all"]);
     assert_eq!(
         (code, out.lines().last()),
-        (0, Some("rolled back 0001 (7 restored, 0 refused)"))
+        (
+            0,
+            Some("rolled back 0001 (7 restored, 0 already restored, 0 refused)")
+        )
     );
     assert_eq!(
         std::fs::read(root.join("test_framework/conftest.py")).expect("read"),
@@ -206,4 +212,27 @@ fn report_prints_the_dashboard_numbers() {
         html.contains("<strong>6</strong> violation(s) in <strong>6</strong> file(s); 17 fewer"),
         "{html}"
     );
+}
+
+#[test]
+fn rollback_counts_a_file_restored_by_hand_as_restored_and_exits_zero() {
+    let dir = copy_fixture("seeds");
+    let root = dir.path();
+    let path = root.join("test_framework/conftest.py");
+    let original = std::fs::read(&path).expect("read");
+    let (code, _, err) = garden(root, &["fix", "--select", "deprecated_import", "."]);
+    assert_eq!(code, 0, "{err}");
+    assert_ne!(std::fs::read(&path).expect("read"), original);
+    std::fs::write(&path, &original).expect("restore by hand");
+    let (code, out, err) = garden(root, &["rollback"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(
+        out.contains("already restored test_framework/conftest.py (it has its original bytes)\n"),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().last(),
+        Some("rolled back 0001 (6 restored, 1 already restored, 0 refused)")
+    );
+    assert!(!root.join(".ssot/journal").exists());
 }

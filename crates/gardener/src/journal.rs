@@ -7,6 +7,7 @@
 //! (`rollback --last`), or all together (`rollback --all`). Rollback restores a file only if
 //! it still hashes to what the fix wrote: a file edited since is refused rather than silently
 //! overwritten, and stays in its entry so that it can be dealt with and rolled back later.
+//! A file that already has its original bytes again (restored by hand) counts as restored.
 
 use std::path::{Path, PathBuf};
 
@@ -69,6 +70,8 @@ pub struct Rollback {
     pub entries: Vec<String>,
     /// Files restored to their original bytes.
     pub restored: Vec<String>,
+    /// Files that already had their original bytes (restored by hand): nothing to write.
+    pub already_restored: Vec<String>,
     /// `(path, reason)` for files left as they are.
     pub refused: Vec<(String, String)>,
 }
@@ -204,6 +207,13 @@ fn rollback_entry(dir: &Path, outcome: &mut Rollback) -> Result<()> {
     for entry in manifest.entries.drain(..) {
         let target = manifest.root.join(&entry.path);
         let current = std::fs::read(&target);
+        if current
+            .as_ref()
+            .is_ok_and(|bytes| sha256(bytes) == entry.original_sha256)
+        {
+            outcome.already_restored.push(entry.path);
+            continue;
+        }
         let reason = match &current {
             Err(e) => Some(format!("cannot read: {e}")),
             Ok(bytes) if sha256(bytes) != entry.result_sha256 => {

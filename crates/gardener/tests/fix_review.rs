@@ -429,3 +429,23 @@ def get_cache():\n    return redis_manager\n\n\n\
 async def get_user(uid: str):\n    await redis_manager.set(uid, 1)\n"
     );
 }
+
+#[test]
+fn rollback_treats_a_file_already_restored_by_hand_as_restored() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    let direct = "from pkg.redis_manager import RedisManager\n\nx = RedisManager()\n";
+    edge(root, &[("pkg/svc/direct.py", direct)]);
+    fix_all(root);
+    assert_ne!(read(root, "pkg/svc/direct.py"), direct);
+    std::fs::write(root.join("pkg/svc/direct.py"), direct).expect("restore by hand");
+    let outcome = journal::rollback(&root.join("journal"), journal::Which::Last).expect("rollback");
+    assert_eq!(
+        outcome.already_restored,
+        vec!["pkg/svc/direct.py".to_owned()]
+    );
+    assert_eq!(outcome.restored, Vec::<String>::new());
+    assert_eq!(outcome.refused, vec![]);
+    assert!(!root.join("journal").exists());
+    assert_eq!(read(root, "pkg/svc/direct.py"), direct);
+}
