@@ -337,3 +337,36 @@ async def test_empty_mget_and_out_of_range_numbers(manager):
     with pytest.raises(ValueError) as e:
         await manager.expire("n", 2**70)
     assert str(e.value) == "time is too large: at most 9223372036854775807 (Redis's 64-bit integers)"
+
+
+async def test_getex_expireat_and_set_algebra(manager):
+    await manager.set("g", "v")
+    assert await manager.getex("g", ex=100) == b"v"
+    assert 99 <= await manager.ttl("g") <= 100
+    assert await manager.getex("g", persist=True) == b"v"
+    assert await manager.ttl("g") == -1
+    assert await manager.getex("missing", px=100) is None
+    with pytest.raises(ValueError) as e:
+        await manager.getex("g", ex=1, persist=True)
+    assert str(e.value) == "getex: give at most one of ex, px, exat, pxat and persist"
+    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=50)
+    assert await manager.expireat("g", soon) is True
+    assert 48 <= await manager.ttl("g") <= 50
+    assert await manager.pexpireat("g", int(soon.timestamp() * 1000) + 20_000) is True
+    assert 68_000 <= await manager.pttl("g") <= 70_000
+    assert await manager.expireat("missing", soon) is False
+    with pytest.raises(TypeError) as e:
+        await manager.expireat("g", "tomorrow")
+    assert str(e.value) == "when must be an int (a Unix time) or a datetime, not str"
+
+    await manager.sadd("s1", "a", "b", "c")
+    await manager.sadd("s2", "b", "c", "d")
+    assert await manager.sinter(["s1", "s2"]) == {b"b", b"c"}
+    assert await manager.sunion("s1", "s2") == {b"a", b"b", b"c", b"d"}
+    assert await manager.sdiff(["s1", "s2"]) == {b"a"}
+    assert await manager.sinter("s1", "nope") == set()
+    assert await manager.smismember("s1", ["a", "d", "c"]) == [True, False, True]
+    assert await manager.smismember("s1", "a", "zz") == [True, False]
+    with pytest.raises(redis_ssot.InvalidKey) as e:
+        await manager.sunion([])
+    assert str(e.value) == "invalid key: sunion needs at least one key"

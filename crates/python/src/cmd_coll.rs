@@ -200,6 +200,52 @@ impl Client {
         Self::run(slf, c, Shape::Bool)
     }
 
+    /// SMISMEMBER: one bool per value, in order.
+    #[pyo3(signature = (name, values, *args))]
+    fn smismember(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        values: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<Py<PyAny>> {
+        let mut c = cmd1("SMISMEMBER", name, "name")?;
+        let n = push_keys(&mut c, values, args)?;
+        if n == 0 {
+            return Err(value_error("smismember needs at least one value"));
+        }
+        Self::run(slf, c, Shape::Bools)
+    }
+
+    /// SINTER of the sets: a set.
+    #[pyo3(signature = (keys, *args))]
+    fn sinter(
+        slf: &Bound<'_, Self>,
+        keys: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<Py<PyAny>> {
+        set_op(slf, "SINTER", keys, args)
+    }
+
+    /// SUNION of the sets: a set.
+    #[pyo3(signature = (keys, *args))]
+    fn sunion(
+        slf: &Bound<'_, Self>,
+        keys: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<Py<PyAny>> {
+        set_op(slf, "SUNION", keys, args)
+    }
+
+    /// SDIFF: the members of the first set in none of the others, as a set.
+    #[pyo3(signature = (keys, *args))]
+    fn sdiff(
+        slf: &Bound<'_, Self>,
+        keys: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<Py<PyAny>> {
+        set_op(slf, "SDIFF", keys, args)
+    }
+
     /// SCARD.
     fn scard(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         Self::run(slf, cmd1("SCARD", name, "name")?, Shape::Raw)
@@ -228,6 +274,21 @@ impl Client {
         push_count(&mut c, number);
         Self::run(slf, c, Shape::Raw)
     }
+}
+
+fn set_op(
+    slf: &Bound<'_, Client>,
+    word: &str,
+    keys: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+) -> PyResult<Py<PyAny>> {
+    let mut c = redis::cmd(word);
+    need_keys(
+        slf.py(),
+        push_keys(&mut c, keys, args)?,
+        &word.to_ascii_lowercase(),
+    )?;
+    Client::run(slf, c, Shape::Set)
 }
 
 fn blocking_pop(

@@ -57,6 +57,24 @@ pub(crate) fn whole(v: &Bound<'_, PyAny>, what: &str, unit_ms: f64) -> PyResult<
     )))
 }
 
+/// A Unix time: an int (in the command's unit), or a `datetime` (`per_second` units a
+/// second).
+fn unix_time(v: &Bound<'_, PyAny>, what: &str, per_second: f64) -> PyResult<i64> {
+    if v.hasattr(pyo3::intern!(v.py(), "timestamp"))? {
+        let secs: f64 = v
+            .call_method0(pyo3::intern!(v.py(), "timestamp"))?
+            .extract()?;
+        return Ok((secs * per_second) as i64);
+    }
+    if v.is_instance_of::<pyo3::types::PyInt>() && !v.is_instance_of::<pyo3::types::PyBool>() {
+        return int64(v, what);
+    }
+    Err(type_error(format!(
+        "{what} must be an int (a Unix time) or a datetime, not {}",
+        crate::args::type_name(v)
+    )))
+}
+
 /// A Redis 64-bit integer argument: an int in range, in plain words otherwise.
 pub(crate) fn int64(v: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> {
     let int = (!v.is_instance_of::<pyo3::types::PyBool>())
@@ -266,6 +284,79 @@ impl Client {
         c.arg(whole(time, "time", 1.0)?);
         expire_flags(&mut c, nx, xx, gt, lt);
         Self::run(slf, c, Shape::Bool)
+    }
+
+    /// EXPIREAT a Unix time in seconds (int or `datetime`): whether the timeout was set.
+    #[pyo3(signature = (name, when, nx = false, xx = false, gt = false, lt = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn expireat(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        when: &Bound<'_, PyAny>,
+        nx: bool,
+        xx: bool,
+        gt: bool,
+        lt: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let mut c = cmd1("EXPIREAT", name, "name")?;
+        c.arg(unix_time(when, "when", 1.0)?);
+        expire_flags(&mut c, nx, xx, gt, lt);
+        Self::run(slf, c, Shape::Bool)
+    }
+
+    /// PEXPIREAT a Unix time in milliseconds (int or `datetime`).
+    #[pyo3(signature = (name, when, nx = false, xx = false, gt = false, lt = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn pexpireat(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        when: &Bound<'_, PyAny>,
+        nx: bool,
+        xx: bool,
+        gt: bool,
+        lt: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let mut c = cmd1("PEXPIREAT", name, "name")?;
+        c.arg(unix_time(when, "when", 1000.0)?);
+        expire_flags(&mut c, nx, xx, gt, lt);
+        Self::run(slf, c, Shape::Bool)
+    }
+
+    /// GETEX: the value (or `None`), setting or removing (`persist`) its TTL.
+    #[pyo3(signature = (name, ex = None, px = None, exat = None, pxat = None, persist = false))]
+    fn getex(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        ex: Option<&Bound<'_, PyAny>>,
+        px: Option<&Bound<'_, PyAny>>,
+        exat: Option<&Bound<'_, PyAny>>,
+        pxat: Option<&Bound<'_, PyAny>>,
+        persist: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let given =
+            [ex, px, exat, pxat].iter().filter(|o| o.is_some()).count() + usize::from(persist);
+        if given > 1 {
+            return Err(value_error(
+                "getex: give at most one of ex, px, exat, pxat and persist",
+            ));
+        }
+        let mut c = cmd1("GETEX", name, "name")?;
+        if let Some(v) = ex {
+            c.arg("EX").arg(whole(v, "ex", 1000.0)?);
+        }
+        if let Some(v) = px {
+            c.arg("PX").arg(whole(v, "px", 1.0)?);
+        }
+        if let Some(v) = exat {
+            c.arg("EXAT").arg(unix_time(v, "exat", 1.0)?);
+        }
+        if let Some(v) = pxat {
+            c.arg("PXAT").arg(unix_time(v, "pxat", 1000.0)?);
+        }
+        if persist {
+            c.arg("PERSIST");
+        }
+        Self::run(slf, c, Shape::Raw)
     }
 
     /// PERSIST: whether a timeout was removed.

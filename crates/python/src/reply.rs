@@ -27,6 +27,8 @@ pub(crate) enum Shape {
     Dict,
     /// An array as a Python set (`SMEMBERS`).
     Set,
+    /// An array of integers as a list of bools (`SMISMEMBER`).
+    Bools,
     /// Members with scores as a list of `(member, float)` tuples (`ZRANGE ... WITHSCORES`).
     Scored,
     /// `[cursor, keys]` as `(int, list)` (`SCAN`).
@@ -70,6 +72,13 @@ pub(crate) fn to_py(
                 set.add(raw(py, item, decode)?)?;
             }
             Ok(set.into_any().unbind())
+        }
+        Shape::Bools => {
+            let list = pyo3::types::PyList::empty(py);
+            for item in items(value) {
+                list.append(to_py(py, item, Shape::Bool, decode)?)?;
+            }
+            Ok(list.into_any().unbind())
         }
         Shape::Scored => scored(py, value, decode),
         Shape::Scan => {
