@@ -16,6 +16,10 @@
 //!   an asyncio future and returns; the blocking API ([`Mode::Blocking`]) waits with the GIL
 //!   released.
 //!
+//! - **Cancelling a long wait aborts it.** BLPOP, pub/sub waits and `wait_ready` register a
+//!   done-callback that aborts their Tokio task when the asyncio future is cancelled, so a
+//!   cancelled BLPOP gives its dedicated connection back at once ([`submit_abortable`]).
+//!
 //! Futures are kept in a per-loop table on the Python side (a Tokio task carries only an
 //! index), so no Python object ever crosses to, or is dropped on, a Tokio thread.
 

@@ -9,7 +9,7 @@
 //! - [`core`]: `Core`, the manager behind every handle (re-created after `fork()`), and the
 //!   process-wide `init`.
 //! - [`bridge`]: asyncio futures completed in batches from the Tokio threads, one event-loop
-//!   wake-up per batch, no GIL on the I/O threads; and the blocking mode.
+//!   wake-up per batch, no GIL on the I/O threads; cancelled waits aborted; the blocking mode.
 //! - [`client`]: `Client`, the one native class behind `RedisManager`, `Pipeline` and
 //!   `redis_ssot.sync`; operator controls; pipelines.
 //! - `cmd_keys`, `cmd_hash`, `cmd_coll`, `cmd_zset`: the commands, with redis-py's names and shapes.
