@@ -166,6 +166,17 @@ async fn blacklist_keeps_a_hashed_entry_for_the_remaining_lifetime(fx: &Fixture)
 
     blacklist.revoke("expired", Duration::ZERO).await.unwrap();
     assert!(!blacklist.is_revoked("expired").await.unwrap());
+    match blacklist.revoke("", Duration::from_secs(90)).await {
+        Err(Error::InvalidKey(m)) => {
+            assert_eq!(m, "the token to revoke is empty; pass the token itself")
+        }
+        other => panic!("expected InvalidKey, got {other:?}"),
+    }
+    assert_eq!(
+        fx.keys("blacklist:*").len(),
+        1,
+        "nothing written for the empty token"
+    );
     assert!(blacklist.unrevoke(token).await.unwrap());
     assert!(!blacklist.is_revoked(token).await.unwrap());
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{FailMode, ttl_ms};
 use crate::SetOptions;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::keys;
 use crate::manager::RedisManager;
 
@@ -42,8 +42,14 @@ impl TokenBlacklist {
 
     /// Revokes `token` for its `remaining` lifetime. A token with no life left needs no entry,
     /// so `remaining == 0` writes nothing. Revoking again replaces the TTL with the new
-    /// `remaining`.
+    /// `remaining`. An empty token is `InvalidKey`: it names no credential, so revoking it
+    /// is a caller's bug (a missing header read as ""), not a revocation.
     pub async fn revoke(&self, token: &str, remaining: Duration) -> Result<()> {
+        if token.is_empty() {
+            return Err(Error::InvalidKey(
+                "the token to revoke is empty; pass the token itself".into(),
+            ));
+        }
         if remaining.is_zero() {
             return Ok(());
         }
