@@ -223,9 +223,11 @@ pub fn apply_edits(original: &[u8], mut edits: Vec<Edit>) -> std::result::Result
     let mut at = 0;
     for e in &edits {
         if e.start < at || e.end > original.len() || e.start > e.end {
+            let line =
+                memchr::memchr_iter(b'\n', &original[..e.start.min(original.len())]).count() + 1;
             return Err(format!(
-                "overlapping edits at byte {}; left unchanged",
-                e.start
+                "two repairs would rewrite the same code at line {line}, so fix cannot do \
+                 both; left unchanged for a hand edit"
             ));
         }
         out.extend_from_slice(&original[at..e.start]);
@@ -278,7 +280,11 @@ mod tests {
         ];
         assert_eq!(
             apply_edits(b"abcd", edits),
-            Err("overlapping edits at byte 2; left unchanged".to_owned())
+            Err(
+                "two repairs would rewrite the same code at line 1, so fix cannot do both; left \
+                 unchanged for a hand edit"
+                    .to_owned()
+            )
         );
     }
 

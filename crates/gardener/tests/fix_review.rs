@@ -449,3 +449,26 @@ fn rollback_treats_a_file_already_restored_by_hand_as_restored() {
     assert!(!root.join("journal").exists());
     assert_eq!(read(root, "pkg/svc/direct.py"), direct);
 }
+
+#[test]
+fn a_zero_argument_call_through_a_plain_dotted_import_is_rewritten_whole() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    netra(
+        root,
+        &[(
+            "user.py",
+            "import netra_backend.app.cache.redis_cache_manager\n\n\
+x = netra_backend.app.cache.redis_cache_manager.RedisCacheManager()\n\
+y = netra_backend.app.cache.redis_cache_manager.default_redis_cache_manager\n",
+        )],
+    );
+    let plan = fix_all(root);
+    assert_eq!(plan.skipped, vec![]);
+    assert_eq!(
+        read(root, "user.py"),
+        "import netra_backend.app.redis_manager\n\n\
+x = netra_backend.app.redis_manager.redis_manager\n\
+y = netra_backend.app.redis_manager.redis_manager\n"
+    );
+}

@@ -93,14 +93,19 @@ fn plain_import(
         None => module.to_vec(),
     };
     let mut edits = vec![super::edit(alias.name.range, new.join("."))];
-    match member_edits(index, d, exact, &new, facts, &local) {
-        Ok(more) => edits.extend(more),
+    // `import old` binds the top package; the code spells `old.X` in full, and each such
+    // prefix becomes `new` (inside a call that is replaced whole, by that call's edit).
+    let head = alias.asname.is_none().then(|| new.join("."));
+    let members = match member_edits(index, d, exact, &new, facts, &local, head.as_deref()) {
+        Ok(more) => more,
         Err(reason) => return Repair::review(reason),
-    }
+    };
     if alias.asname.is_none() {
-        // `import old` binds the top package; the code spells `old.X` in full.
         for u in facts.uses.iter().filter(|u| starts_with(u, &local)) {
             let (start, end) = u.prefix(local.len() - 1);
+            if members.iter().any(|e| e.start <= start && end <= e.end) {
+                continue;
+            }
             edits.push(Edit {
                 start,
                 end,
@@ -108,6 +113,7 @@ fn plain_import(
             });
         }
     }
+    edits.extend(members);
     Repair::edits(edits)
 }
 
@@ -124,6 +130,7 @@ fn member_edits(
     new: &[String],
     facts: &Facts,
     local: &[String],
+    head: Option<&str>,
 ) -> Result<Vec<Edit>, String> {
     let mut edits = Vec::new();
     for u in facts.uses.iter().filter(|u| starts_with(u, local)) {
@@ -139,6 +146,7 @@ fn member_edits(
                 target,
                 kinds,
                 facts.source,
+                head,
             )?);
         }
     }
@@ -195,7 +203,7 @@ fn from_import(ctx: &mut FileContext, f: &StmtImportFrom, package: &[String], fa
                 {
                     Repair::review(reason)
                 } else {
-                    match member_edits(index, d, exact, &new, facts, &[local.to_owned()]) {
+                    match member_edits(index, d, exact, &new, facts, &[local.to_owned()], None) {
                         Ok(uses) => {
                             edits.extend(uses);
                             moved.push(*i);
@@ -377,7 +385,14 @@ fn name_edits(
     let mut edits = Vec::new();
     for u in facts.uses.iter().filter(|u| u.chain[0] == local) {
         let renamed = if asname.is_some() { local } else { target };
-        edits.extend(super::rewrite_use(u, 0, renamed, kinds, facts.source)?);
+        edits.extend(super::rewrite_use(
+            u,
+            0,
+            renamed,
+            kinds,
+            facts.source,
+            None,
+        )?);
     }
     Ok(edits)
 }

@@ -63,12 +63,16 @@ fn line_ending(source: &[u8]) -> &'static str {
 /// rewritten without knowing more: a value replaces the whole call (`RedisCacheManager()`
 /// becomes `redis_manager`), a class or function keeps it (`RedisTestManager()` becomes
 /// `get_redis_manager()`). Anything else is the reason a person has to look.
+///
+/// `head`, when set, is what the segments before `i` become (`import old` turns `old.X()`
+/// into `new.X`): a call replaced whole must spell it, as no other edit may touch its range.
 fn rewrite_use(
     u: &Use,
     i: usize,
     renamed: &str,
     (from, to): (Option<Binding>, Binding),
     source: &[u8],
+    head: Option<&str>,
 ) -> Result<Vec<Edit>, String> {
     if from == Some(to) && to != Binding::Other {
         return Ok(if u.chain[i] == renamed {
@@ -95,7 +99,10 @@ fn rewrite_use(
     }
     match to {
         Binding::Value => {
-            let mut text: Vec<&str> = u.chain[..i].to_vec();
+            let mut text: Vec<&str> = match head {
+                Some(head) => vec![head],
+                None => u.chain[..i].to_vec(),
+            };
             text.push(renamed);
             Ok(vec![edit(call.range, text.join("."))])
         }
