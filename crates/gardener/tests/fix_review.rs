@@ -472,3 +472,35 @@ x = netra_backend.app.redis_manager.redis_manager\n\
 y = netra_backend.app.redis_manager.redis_manager\n"
     );
 }
+
+#[test]
+fn a_comment_on_a_moved_name_of_a_parenthesised_import_moves_with_it() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    edge(
+        root,
+        &[
+            (
+                "pkg/svc/tabs.py",
+                "def g():\r\n\tfrom pkg.auth.redis_manager import (\r\n\t\tAuthRedisManager as A,  # keep\r\n\
+                 \t\tCACHE_TTL as T,\r\n\t)\r\n\treturn A, T\r\n",
+            ),
+            (
+                "pkg/svc/all_moved.py",
+                "from pkg.auth.redis_manager import (\n    AuthRedisManager,  # the old one\n)\n\n\
+                 x = AuthRedisManager\n",
+            ),
+        ],
+    );
+    fix_all(root);
+    assert_eq!(
+        read(root, "pkg/svc/tabs.py"),
+        "def g():\r\n\tfrom pkg.auth.redis_manager import (\r\n\t\tCACHE_TTL as T,\r\n\t)\r\n\
+         \tfrom pkg.redis_manager import RedisManager as A  # keep\r\n\treturn A, T\r\n"
+    );
+    // Every name moved: the statement keeps its parentheses, and so its comment, in place.
+    assert_eq!(
+        read(root, "pkg/svc/all_moved.py"),
+        "from pkg.redis_manager import (\n    RedisManager,  # the old one\n)\n\nx = RedisManager\n"
+    );
+}

@@ -101,10 +101,11 @@ fn fix_keeps_formatting_comments_and_the_other_names_and_never_imports_a_missing
             .expect("read");
     // `RedisCacheManager as Cache` moves (mapped to the `redis_manager` object, so `Cache()`
     // becomes `Cache`); `CACHE_TTL`, which the canonical module lacks, stays where it was.
+    // The comment on the moved name's line moves with it.
     assert_eq!(
         multi,
         "from netra_backend.app.cache.redis_cache_manager import (\n    CACHE_TTL,\n)\n\
-         from netra_backend.app.redis_manager import redis_manager as Cache\n\
+         from netra_backend.app.redis_manager import redis_manager as Cache  # the old cache\n\
          from netra_backend.app.db import (\n    session_factory,\n)\nfrom netra_backend.app import redis_manager as db_redis\n\n\
          cache = Cache\n"
     );

@@ -333,7 +333,16 @@ fn names_to_replacement(
         edits.push(Edit {
             start: usize::from(f.range.start()),
             end: usize::from(f.range.end()),
-            text: format!("from {} import {}", new.join("."), names.join(", ")),
+            text: format!(
+                "from {} import {}{}",
+                new.join("."),
+                names.join(", "),
+                comments_in(
+                    source,
+                    usize::from(f.range.start()),
+                    usize::from(f.range.end())
+                )
+            ),
         });
         edits.extend(moved.into_iter().flat_map(|(_, _, uses)| uses));
     } else if moved.len() == f.names.len() {
@@ -487,7 +496,7 @@ fn move_names(
         return vec![Edit {
             start: stmt_start,
             end: stmt_end,
-            text: lines.join(&joiner),
+            text: lines.join(&joiner) + &comments_in(source, stmt_start, stmt_end),
         }];
     }
     let is_moved = |i: usize| moved.contains(&i);
@@ -514,6 +523,11 @@ fn move_names(
             _ => merged.push((s, e)),
         }
     }
+    // A comment on a moved name's line goes with it, to the end of the new line.
+    let kept: String = merged
+        .iter()
+        .map(|(start, end)| comments_in(source, *start, *end))
+        .collect();
     let mut edits: Vec<Edit> = merged
         .into_iter()
         .map(|(start, end)| Edit {
@@ -525,9 +539,23 @@ fn move_names(
     edits.push(Edit {
         start: stmt_end,
         end: stmt_end,
-        text: format!("{joiner}{}", lines.join(&joiner)),
+        text: format!("{joiner}{}{kept}", lines.join(&joiner)),
     });
     edits
+}
+
+/// The comments in `source[start..end]` (inside an import statement, where no string can
+/// hold a `#`), each as `  # text`, to be written after the line that replaces them.
+fn comments_in(source: &[u8], start: usize, end: usize) -> String {
+    let text = String::from_utf8_lossy(&source[start..end.min(source.len())]);
+    let mut out = String::new();
+    for line in text.lines() {
+        if let Some(i) = line.find('#') {
+            out.push_str("  ");
+            out.push_str(line[i..].trim_end());
+        }
+    }
+    out
 }
 
 /// `(start, end)` widened to whole lines when the name sits alone on its line(s).
