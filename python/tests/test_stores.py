@@ -101,8 +101,16 @@ async def test_sessions_and_blacklist_are_shared_with_rust(manager, server):
     assert await blacklist.is_revoked("never") is False
     assert await blacklist.unrevoke("jwt-from-rust") is True
     assert rust("revoked", "jwt-from-rust") == "false"
-    with pytest.raises(redis_ssot.InvalidKey):
-        await sessions.get("not-a-token")
+    # Text that cannot be a token (a forged, truncated or old-system cookie) is no session,
+    # as it was for redis-py code reading session:<token>; not text at all is a TypeError.
+    keys_before = await manager.dbsize()
+    for junk in ["not-a-token", "", "\x00\n", "x" * 1_000_000]:
+        assert await sessions.get(junk) is None
+        assert await sessions.touch(junk) is None
+        assert await sessions.delete(junk) is False
+    assert await manager.dbsize() == keys_before
+    with pytest.raises(TypeError):
+        await sessions.get(42)
 
 
 async def test_session_life_cycle(manager):

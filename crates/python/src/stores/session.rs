@@ -33,8 +33,12 @@ fn maybe_session(py: Python<'_>, s: Option<Session>) -> PyResult<Py<PyAny>> {
     }
 }
 
-fn token(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<SessionToken> {
-    SessionToken::parse(&to_text(v, "token")?).map_err(|e| errors::to_py(py, e))
+/// The token in `v`, or `None` when the text cannot be a session token at all (a forged,
+/// truncated or old-system cookie): no session has it, which is what `get`, `touch` and
+/// `delete` then say, as redis-py code reading `session:<token>` got `None`. Not text at all
+/// is a `TypeError`.
+fn token(v: &Bound<'_, PyAny>) -> PyResult<Option<SessionToken>> {
+    Ok(SessionToken::parse(&to_text(v, "token")?).ok())
 }
 
 /// Sessions behind opaque tokens; Redis holds only the token's SHA-256.
@@ -103,30 +107,42 @@ impl SessionStore {
         })
     }
 
-    /// The session of `token`, or `None` if it expired or never existed.
+    /// The session of `token`, or `None` if it expired, never existed, or `token` is not a
+    /// session token at all.
     fn get(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (store, t) = (self.store(py)?, self::token(py, token)?);
-        self.handle.spawn(
-            py,
-            async move { Ok(later(store.get(&t).await?, maybe_session)) },
-        )
+        let (store, t) = (self.store(py)?, self::token(token)?);
+        self.handle.spawn(py, async move {
+            let session = match t {
+                Some(t) => store.get(&t).await?,
+                None => None,
+            };
+            Ok(later(session, maybe_session))
+        })
     }
 
-    /// Extends the session's life by `ttl`: the session, or `None` if it is gone.
+    /// Extends the session's life by `ttl`: the session, or `None` if it is gone (or `token`
+    /// is not a session token).
     fn touch(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (store, t) = (self.store(py)?, self::token(py, token)?);
+        let (store, t) = (self.store(py)?, self::token(token)?);
         self.handle.spawn(py, async move {
-            Ok(later(store.touch(&t).await?, maybe_session))
+            let session = match t {
+                Some(t) => store.touch(&t).await?,
+                None => None,
+            };
+            Ok(later(session, maybe_session))
         })
     }
 
     /// Ends the session of `token` (log out): whether there was one.
     fn delete(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (store, t) = (self.store(py)?, self::token(py, token)?);
-        self.handle.spawn(
-            py,
-            async move { Ok(later(store.delete(&t).await?, py_bool)) },
-        )
+        let (store, t) = (self.store(py)?, self::token(token)?);
+        self.handle.spawn(py, async move {
+            let existed = match t {
+                Some(t) => store.delete(&t).await?,
+                None => false,
+            };
+            Ok(later(existed, py_bool))
+        })
     }
 
     /// Ends one of `user_id`'s sessions by its id (the `id` of the session dict).
