@@ -86,6 +86,39 @@ class RedisManager(_native.Client):
             if cursor == 0:
                 return
 
+    async def hscan_iter(
+        self, name: Any, match: Any = None, count: Optional[int] = None, no_values: Optional[bool] = None
+    ) -> AsyncIterator[Any]:
+        """Every ``(field, value)`` of the hash ``name`` (HSCAN), as an async iterator; with
+        ``no_values`` (Redis 7.4+) the fields alone."""
+        cursor = 0
+        while True:
+            cursor, data = await self.hscan(name, cursor, match=match, count=count, no_values=no_values)
+            for item in data if no_values else data.items():
+                yield item
+            if cursor == 0:
+                return
+
+    async def sscan_iter(self, name: Any, match: Any = None, count: Optional[int] = None) -> AsyncIterator[Any]:
+        """Every member of the set ``name`` (SSCAN), as an async iterator."""
+        cursor = 0
+        while True:
+            cursor, members = await self.sscan(name, cursor, match=match, count=count)
+            for member in members:
+                yield member
+            if cursor == 0:
+                return
+
+    async def zscan_iter(self, name: Any, match: Any = None, count: Optional[int] = None) -> AsyncIterator[Any]:
+        """Every ``(member, score)`` of the sorted set ``name`` (ZSCAN), scores as floats."""
+        cursor = 0
+        while True:
+            cursor, pairs = await self.zscan(name, cursor, match=match, count=count)
+            for pair in pairs:
+                yield pair
+            if cursor == 0:
+                return
+
     def pipeline(self, transaction: bool = True) -> "Pipeline":
         """A buffered pipeline (MULTI/EXEC when ``transaction``): chain commands, then
         ``await pipe.execute()``. It runs whole or raises."""

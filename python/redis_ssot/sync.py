@@ -46,6 +46,35 @@ class RedisManager(_native.Client):
             if cursor == 0:
                 return
 
+    def hscan_iter(
+        self, name: Any, match: Any = None, count: Optional[int] = None, no_values: Optional[bool] = None
+    ) -> Iterator[Any]:
+        """Every ``(field, value)`` of the hash ``name`` (HSCAN); with ``no_values`` the fields."""
+        cursor = 0
+        while True:
+            cursor, data = self.hscan(name, cursor, match=match, count=count, no_values=no_values)
+            yield from (data if no_values else data.items())
+            if cursor == 0:
+                return
+
+    def sscan_iter(self, name: Any, match: Any = None, count: Optional[int] = None) -> Iterator[Any]:
+        """Every member of the set ``name`` (SSCAN)."""
+        cursor = 0
+        while True:
+            cursor, members = self.sscan(name, cursor, match=match, count=count)
+            yield from members
+            if cursor == 0:
+                return
+
+    def zscan_iter(self, name: Any, match: Any = None, count: Optional[int] = None) -> Iterator[Any]:
+        """Every ``(member, score)`` of the sorted set ``name`` (ZSCAN), scores as floats."""
+        cursor = 0
+        while True:
+            cursor, pairs = self.zscan(name, cursor, match=match, count=count)
+            yield from pairs
+            if cursor == 0:
+                return
+
     def pipeline(self, transaction: bool = True) -> "Pipeline":
         """A buffered pipeline; ``pipe.execute()`` runs it whole or raises."""
         return Pipeline(self, mode="blocking", pipeline=True, transaction=transaction)

@@ -166,3 +166,23 @@ def interop_binary() -> str:
             "`cargo build -p redis-ssot-python --example session_interop` (make test-python does)"
         )
     return path
+
+
+@pytest_asyncio.fixture
+async def redispy(server: RedisServer):
+    """redis-py's asyncio client on the same server: the reference a result must equal."""
+    import redis.asyncio
+
+    r = redis.asyncio.Redis.from_url(server.url)
+    try:
+        yield r
+    finally:
+        await r.aclose()
+
+
+def server_version(server: RedisServer) -> tuple:
+    """The server's version as a tuple of ints, e.g. (7, 0, 15)."""
+    for line in server.cli("INFO", "server").splitlines():
+        if line.startswith("redis_version:"):
+            return tuple(int(p) for p in line.split(":", 1)[1].strip().split("."))
+    raise RuntimeError("INFO server has no redis_version")

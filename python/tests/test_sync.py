@@ -141,3 +141,23 @@ def test_mget_of_no_keys_is_an_empty_list_and_mset_of_nothing_a_value_error(bloc
     with pytest.raises(ValueError) as e:
         blocking.mset({})
     assert str(e.value) == "mset needs at least one key -> value pair (the dict is empty)"
+
+
+def test_key_scan_iters_are_plain_iterators_matching_redis_py(blocking, server):
+    import redis
+
+    r = redis.Redis.from_url(server.url)
+    blocking.hset("h", mapping={f"f{i}": i for i in range(200)})
+    blocking.sadd("s", *range(200))
+    blocking.zadd("z", {f"m{i}": i for i in range(200)})
+    hashes = blocking.hscan_iter("h", count=10)
+    assert iter(hashes) is hashes
+    assert sorted(hashes) == sorted(r.hscan_iter("h", count=10))
+    assert len(dict(blocking.hscan_iter("h"))) == 200
+    assert sorted(blocking.sscan_iter("s", match="1*")) == sorted(r.sscan_iter("s", match="1*"))
+    assert len(list(blocking.sscan_iter("s", match="1*"))) == 111
+    pairs = sorted(blocking.zscan_iter("z", count=10), key=lambda p: p[1])
+    assert pairs == [(f"m{i}".encode(), float(i)) for i in range(200)]
+    blocking.zadd("small", {"m7": 7, "m8": 8})
+    assert blocking.zscan("small", match="m7") == r.zscan("small", match="m7") == (0, [(b"m7", 7.0)])
+    r.close()

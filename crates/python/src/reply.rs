@@ -31,8 +31,12 @@ pub(crate) enum Shape {
     Bools,
     /// Members with scores as a list of `(member, float)` tuples (`ZRANGE ... WITHSCORES`).
     Scored,
-    /// `[cursor, keys]` as `(int, list)` (`SCAN`).
+    /// `[cursor, keys]` as `(int, list)` (`SCAN`, `SSCAN`).
     Scan,
+    /// `[cursor, field/value pairs]` as `(int, dict)` (`HSCAN`).
+    HScan,
+    /// `[cursor, member/score pairs]` as `(int, [(member, float)])` (`ZSCAN`).
+    ZScan,
     /// An array as a tuple, nil as `None` (`BLPOP`).
     Tuple,
     /// `None` whatever the reply (commands whose reply carries nothing).
@@ -81,22 +85,7 @@ pub(crate) fn to_py(
             Ok(list.into_any().unbind())
         }
         Shape::Scored => scored(py, value, decode),
-        Shape::Scan => {
-            let mut parts = items(value).into_iter();
-            let (Some(cursor), Some(keys)) = (parts.next(), parts.next()) else {
-                return Err(decode_error(
-                    py,
-                    "SCAN replied with something other than [cursor, keys]".into(),
-                ));
-            };
-            let cursor = int_of(py, cursor)?;
-            let keys = raw(py, keys, decode)?;
-            Ok(
-                PyTuple::new(py, [cursor.into_pyobject(py)?.into_any().unbind(), keys])?
-                    .into_any()
-                    .unbind(),
-            )
-        }
+        Shape::Scan | Shape::HScan | Shape::ZScan => scan(py, value, shape, decode),
         Shape::Tuple => match value {
             Value::Nil => Ok(py.None()),
             v => {
@@ -106,6 +95,28 @@ pub(crate) fn to_py(
             }
         },
     }
+}
+
+/// A cursor reply: the cursor as an int, the batch as `shape` says.
+fn scan(py: Python<'_>, value: Value, shape: Shape, decode: bool) -> PyResult<Py<PyAny>> {
+    let mut parts = items(value).into_iter();
+    let (Some(cursor), Some(batch)) = (parts.next(), parts.next()) else {
+        return Err(decode_error(
+            py,
+            "a SCAN-family command replied with something other than [cursor, items]".into(),
+        ));
+    };
+    let cursor = int_of(py, cursor)?;
+    let batch = match shape {
+        Shape::HScan => dict(py, batch, decode)?,
+        Shape::ZScan => scored(py, batch, decode)?,
+        _ => raw(py, batch, decode)?,
+    };
+    Ok(
+        PyTuple::new(py, [cursor.into_pyobject(py)?.into_any().unbind(), batch])?
+            .into_any()
+            .unbind(),
+    )
 }
 
 fn pybool(py: Python<'_>, b: bool) -> Py<PyAny> {

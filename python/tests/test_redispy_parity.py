@@ -1,0 +1,99 @@
+"""The redis-py methods a migrating team meets, each checked twice on one real server: the
+exact value, and the value redis-py 8 returns for the same call (same types: bytes or str,
+bools, floats, tuples, dicts, None on a miss)."""
+
+from __future__ import annotations
+
+import pytest
+
+import redis_ssot
+from conftest import server_version
+
+
+async def test_hscan_sscan_zscan_steps_match_redis_py(manager, redispy):
+    await manager.hset("h", mapping={"f1": "a", "f2": "b", "g": "c"})
+    await manager.sadd("s", "x", "y")
+    await manager.zadd("z", {"m1": 1, "m2": 2.5})
+
+    assert await manager.hscan("h") == (0, {b"f1": b"a", b"f2": b"b", b"g": b"c"})
+    assert await manager.hscan("h", 0, match="f*", count=100) == (0, {b"f1": b"a", b"f2": b"b"})
+    assert await manager.zscan("z") == (0, [(b"m1", 1.0), (b"m2", 2.5)])
+    assert await manager.zscan("z", match="m2") == (0, [(b"m2", 2.5)])
+    cursor, members = await manager.sscan("s")
+    assert (cursor, sorted(members)) == (0, [b"x", b"y"])
+    assert await manager.hscan("missing") == (0, {})
+    assert await manager.sscan("missing") == (0, [])
+    assert await manager.zscan("missing") == (0, [])
+
+    for call in (
+        lambda c: c.hscan("h"),
+        lambda c: c.hscan("h", 0, match="f*", count=100),
+        lambda c: c.sscan("s", 0, match="x"),
+        lambda c: c.zscan("z", count=10),
+        lambda c: c.hscan("missing"),
+        lambda c: c.zscan("missing"),
+    ):
+        assert await call(manager) == await call(redispy)
+
+    text = manager.client(decode_responses=True)
+    assert await text.hscan("h", match="g") == (0, {"g": "c"})
+    assert await text.zscan("z", match="m1") == (0, [("m1", 1.0)])
+
+    pipe = manager.pipeline()
+    pipe.hscan("h", match="g").sscan("s", match="y").zscan("z", match="m1")
+    assert await pipe.execute() == [(0, {b"g": b"c"}), (0, [b"y"]), (0, [(b"m1", 1.0)])]
+
+
+async def test_scan_iters_visit_every_item_of_a_big_key_as_redis_py_does(manager, redispy):
+    fields = {f"f{i}": str(i) for i in range(300)}
+    await manager.hset("h", mapping=fields)
+    await manager.sadd("s", *[f"m{i}" for i in range(300)])
+    await manager.zadd("z", {f"m{i}": i / 2 for i in range(300)})
+
+    got = [item async for item in manager.hscan_iter("h", count=20)]
+    assert dict(got) == {k.encode(): v.encode() for k, v in fields.items()}
+    assert len(got) == 300
+    assert sorted(got) == sorted([item async for item in redispy.hscan_iter("h", count=20)])
+
+    members = [m async for m in manager.sscan_iter("s", match="m1*", count=20)]
+    expected = {f"m{i}".encode() for i in range(300) if str(i).startswith("1")}
+    assert set(members) == expected and len(members) == len(expected)
+    assert sorted(members) == sorted([m async for m in redispy.sscan_iter("s", match="m1*", count=20)])
+
+    pairs = [p async for p in manager.zscan_iter("z", count=20)]
+    assert sorted(pairs, key=lambda p: p[1]) == [(f"m{i}".encode(), i / 2) for i in range(300)]
+    assert all(type(score) is float for _, score in pairs)
+    assert sorted(pairs) == sorted([p async for p in redispy.zscan_iter("z", count=20)])
+
+    assert [x async for x in manager.hscan_iter("missing")] == []
+    assert [x async for x in manager.sscan_iter("missing")] == []
+    assert [x async for x in manager.zscan_iter("missing")] == []
+
+
+async def test_hscan_no_values_lists_the_fields(manager, redispy, server):
+    await manager.hset("h", mapping={"a": "1", "b": "2"})
+    if server_version(server) < (7, 4):
+        # NOVALUES came in Redis 7.4: both clients relay the server's refusal.
+        with pytest.raises(redis_ssot.ResponseError) as e:
+            await manager.hscan("h", no_values=True)
+        assert e.value.code == "ERR"
+        with pytest.raises(Exception, match="syntax error"):
+            await redispy.hscan("h", no_values=True)
+        assert await manager.hscan("h", no_values=False) == (0, {b"a": b"1", b"b": b"2"})
+        return
+    assert await manager.hscan("h", no_values=True) == (0, [b"a", b"b"])
+    assert sorted([f async for f in manager.hscan_iter("h", no_values=True)]) == [b"a", b"b"]
+    assert await manager.hscan("h", no_values=True) == await redispy.hscan("h", no_values=True)
+
+
+async def test_scans_refuse_a_wrong_type_and_bad_arguments_in_plain_words(manager):
+    await manager.set("str", "x")
+    with pytest.raises(redis_ssot.ResponseError) as e:
+        await manager.hscan("str")
+    assert e.value.code == "WRONGTYPE"
+    with pytest.raises(TypeError) as e:
+        await manager.zscan(None)
+    assert str(e.value) == "name must be bytes, str, int or float, not NoneType"
+    with pytest.raises(TypeError) as e:
+        await manager.sscan("s", match=True)
+    assert str(e.value).startswith("match must be bytes, str, int or float, not bool")
