@@ -198,25 +198,38 @@ fn run_scan(args: ScanArgs) -> Result<i32, Error> {
     let summary = report.summary();
     let Some(baseline_path) = &args.baseline else {
         let rendered = match args.format {
-            Format::Text => {
-                output::text::render(report.violations(), report.parse_errors(), &summary)
-            }
-            Format::Json => {
-                output::json::render(report.violations(), report.parse_errors(), &summary, None)
-            }
-            Format::Sarif => {
-                output::sarif::render(report.violations(), report.parse_errors(), &target.root)
-            }
+            Format::Text => output::text::render(
+                report.violations(),
+                report.parse_errors(),
+                report.unread(),
+                &summary,
+            ),
+            Format::Json => output::json::render(
+                report.violations(),
+                report.parse_errors(),
+                report.unread(),
+                &summary,
+                None,
+            ),
+            Format::Sarif => output::sarif::render(
+                report.violations(),
+                report.parse_errors(),
+                report.unread(),
+                &target.root,
+            ),
         };
         print!("{rendered}");
         if args.format != Format::Text {
             println!();
         }
-        return Ok(if summary.violations == 0 && summary.parse_errors == 0 {
-            EXIT_CLEAN
-        } else {
-            EXIT_VIOLATIONS
-        });
+        // A file not read was not checked: like a syntax error, it fails the scan.
+        return Ok(
+            if summary.violations == 0 && summary.parse_errors == 0 && summary.unread == 0 {
+                EXIT_CLEAN
+            } else {
+                EXIT_VIOLATIONS
+            },
+        );
     };
     let baseline = Baseline::load(baseline_path)?;
     let comparison = baseline.compare(report.violations());
@@ -238,6 +251,7 @@ fn run_scan(args: ScanArgs) -> Result<i32, Error> {
                 output::text::render(
                     comparison.new.iter().copied(),
                     report.parse_errors(),
+                    report.unread(),
                     &new_summary
                 )
             );
@@ -263,6 +277,7 @@ fn run_scan(args: ScanArgs) -> Result<i32, Error> {
             output::json::render(
                 comparison.new.iter().copied(),
                 report.parse_errors(),
+                report.unread(),
                 &new_summary,
                 Some(comparison.fixed.clone())
             )
@@ -272,6 +287,7 @@ fn run_scan(args: ScanArgs) -> Result<i32, Error> {
             output::sarif::render(
                 comparison.new.iter().copied(),
                 report.parse_errors(),
+                report.unread(),
                 &target.root
             )
         ),

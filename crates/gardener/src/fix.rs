@@ -6,7 +6,9 @@
 //! text they change and never overlap another phase's. The analysers compute the repairs
 //! (see [`crate::python`]) and check them: a name is only imported from a module that defines
 //! it. After every phase the result must parse; a file that had a syntax error before is
-//! never edited. An import line that two phases both wrote is kept once. What the fix leaves is listed as `needs_review`, with the reason.
+//! never edited, and neither is a file in a declared encoding other than UTF-8 (see
+//! [`crate::encoding`]). An import line that two phases both wrote is kept once. What the fix
+//! leaves is listed as `needs_review`, with the reason.
 
 use std::path::PathBuf;
 
@@ -128,6 +130,20 @@ pub fn plan(config: &Config, index: &ModuleIndex, results: &[FileResult], select
             }
         };
         let fresh = analyse_file(config, result.file.clone(), &original, Some(index));
+        if let Some(p) = &fresh.unread {
+            plan.skipped.push((relative, p.message.clone()));
+            continue;
+        }
+        if let Some((encoding, line)) = &fresh.declared_encoding {
+            plan.skipped.push((
+                relative,
+                format!(
+                    "it is {encoding} text (declared on line {line}) and fix edits only UTF-8 \
+                     files; repair it by hand, or save it as UTF-8 and run fix again"
+                ),
+            ));
+            continue;
+        }
         if let Some(p) = fresh.parse_errors.first() {
             plan.skipped.push((
                 relative,

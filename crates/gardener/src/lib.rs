@@ -16,6 +16,7 @@
 //! | [`config`] | the rules: schema, validation, compiled globs and names |
 //! | [`target`] | what a command works on: rules discovery (ruff-like), root and files |
 //! | [`walk`] | gitignore-aware file discovery and language detection |
+//! | [`encoding`] | UTF-8 and PEP 263 `coding` declarations (latin-1, cp1252) |
 //! | [`modules`] | Python module names from `__init__.py` chains and source roots |
 //! | [`python`] | Python on ruff's parser: imports, aliases, calls, classes, the import graph, repairs |
 //! | [`syntax`] | Rust syntax: syn's check, tree-sitter parsers per thread, traversal |
@@ -41,6 +42,7 @@ pub mod analysis;
 pub mod baseline;
 pub mod bench;
 pub mod config;
+pub mod encoding;
 pub mod error;
 pub mod fix;
 pub mod history;

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::analysis::FileContext;
 use crate::config::Config;
+use crate::encoding::{Source, Undecodable};
 use crate::lines::LineIndex;
 use crate::prefilter::Prefilter;
 use crate::python::defined::ModuleIndex;
@@ -28,14 +29,20 @@ pub struct FileResult {
     pub file: SourceFile,
     /// Its violations, in source order.
     pub violations: Vec<Violation>,
-    /// Its syntax errors (or why it could not be read), in source order.
+    /// Its syntax errors, in source order.
     pub parse_errors: Vec<ParseError>,
+    /// Why it could not be read at all (I/O, or bytes that are not text in a known
+    /// encoding); such a file is neither parsed nor analysed, and is not a syntax error.
+    pub unread: Option<ParseError>,
+    /// The PEP 263 encoding it was decoded from when it is not UTF-8, with the line that
+    /// declares it (see [`crate::encoding`]); `fix` does not edit such a file.
+    pub declared_encoding: Option<(String, usize)>,
     /// Whether the file was analysed (false when the prefilter proved it cannot matter).
     pub parsed: bool,
 }
 
-/// A syntax error, or a file that could not be read. The file is still analysed as far as
-/// the parser recovered, but `garden fix` never edits it.
+/// A syntax error, or why a file could not be read. After a syntax error the file is still
+/// analysed as far as the parser recovered, but `garden fix` never edits it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ParseError {
     /// The file, relative to the scan root.
@@ -75,8 +82,10 @@ pub struct Summary {
     pub violations: usize,
     /// Violations per kind (every kind present, zero included).
     pub by_kind: BTreeMap<String, usize>,
-    /// Syntax errors (and unreadable files).
+    /// Syntax errors.
     pub parse_errors: usize,
+    /// Files that could not be read (I/O, or not text in a known encoding).
+    pub unread: usize,
     /// Files analysed; the others contain no rule word (see [`crate::prefilter`]).
     pub parsed: usize,
     /// Files with at least one violation.
@@ -94,6 +103,11 @@ impl ScanReport {
         self.files.iter().flat_map(|f| f.parse_errors.iter())
     }
 
+    /// Every file that could not be read, with why, in file order.
+    pub fn unread(&self) -> impl Iterator<Item = &ParseError> {
+        self.files.iter().filter_map(|f| f.unread.as_ref())
+    }
+
     /// The counts.
     pub fn summary(&self) -> Summary {
         let mut by_kind: BTreeMap<String, usize> = Kind::ALL
@@ -109,6 +123,7 @@ impl ScanReport {
             violations: self.violations().count(),
             by_kind,
             parse_errors: self.parse_errors().count(),
+            unread: self.unread().count(),
             parsed: self.files.iter().filter(|f| f.parsed).count(),
             files_with_violations: with.len(),
         }
@@ -140,17 +155,14 @@ pub fn scan_with(
                     let candidate = prefilter.is_candidate(&bytes);
                     check_file(config, file, &bytes, candidate, None)
                 }
-                Err(e) => FileResult {
-                    parse_errors: vec![ParseError {
-                        path: file.relative.clone(),
+                Err(e) => {
+                    let why = Undecodable {
                         line: 1,
                         column: 1,
                         message: format!("cannot read: {e}"),
-                    }],
-                    file,
-                    violations: Vec::new(),
-                    parsed: false,
-                },
+                    };
+                    unread(file, why)
+                }
             };
             if let Some(progress) = options.progress {
                 progress();
@@ -188,20 +200,22 @@ fn check_file(
         column,
         message,
     };
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        let valid = std::str::from_utf8(bytes)
-            .map_err(|e| e.valid_up_to())
-            .err();
-        let offset = valid.unwrap_or(0);
-        let (line, column) = LineIndex::new(bytes).position(bytes, offset);
-        let message = "not UTF-8 text; only UTF-8 source is read".to_owned();
-        return FileResult {
-            parse_errors: vec![error(&file, line, column, message)],
-            file,
-            violations: Vec::new(),
-            parsed: false,
-        };
+    let decoded = match file.language {
+        Language::Python => crate::encoding::decode(bytes),
+        Language::Rust => crate::encoding::utf8(bytes).map(|text| Source {
+            text: text.into(),
+            declared: None,
+        }),
     };
+    let source = match decoded {
+        Ok(source) => source,
+        Err(why) => return unread(file, why),
+    };
+    // Positions are computed on the decoded text: decoding keeps lines and turns one byte
+    // into one character, so they are the file's own.
+    let text: &str = &source.text;
+    let bytes = text.as_bytes();
+    let declared_encoding = source.declared.clone();
     match file.language {
         Language::Python => {
             let parsed = crate::python::parse(text);
@@ -223,6 +237,8 @@ fn check_file(
                 file,
                 violations,
                 parse_errors,
+                unread: None,
+                declared_encoding,
                 parsed: analyse,
             }
         }
@@ -243,8 +259,27 @@ fn check_file(
                 file,
                 violations,
                 parse_errors,
+                unread: None,
+                declared_encoding,
                 parsed: analyse,
             }
         }
+    }
+}
+
+/// The result for a file that could not be read: one `unread` entry, nothing analysed.
+fn unread(file: SourceFile, why: Undecodable) -> FileResult {
+    FileResult {
+        unread: Some(ParseError {
+            path: file.relative.clone(),
+            line: why.line,
+            column: why.column,
+            message: why.message,
+        }),
+        file,
+        violations: Vec::new(),
+        parse_errors: Vec::new(),
+        declared_encoding: None,
+        parsed: false,
     }
 }

@@ -208,6 +208,7 @@ fn text_output_names_file_line_column_and_the_replacement() {
     let text = gardener::output::text::render(
         report.violations(),
         report.parse_errors(),
+        report.unread(),
         &report.summary(),
     );
     assert!(text.contains(
@@ -230,6 +231,7 @@ fn json_output_has_the_documented_shape() {
     let json = gardener::output::json::render(
         report.violations(),
         report.parse_errors(),
+        report.unread(),
         &report.summary(),
         None,
     );

@@ -9,8 +9,12 @@ use common::{copy_fixture, scan_dir};
 fn sarif_output_validates_against_the_2_1_0_schema() {
     let dir = copy_fixture("netra");
     let report = scan_dir(dir.path());
-    let sarif =
-        gardener::output::sarif::render(report.violations(), report.parse_errors(), &report.root);
+    let sarif = gardener::output::sarif::render(
+        report.violations(),
+        report.parse_errors(),
+        report.unread(),
+        &report.root,
+    );
     let instance: serde_json::Value = serde_json::from_str(&sarif).expect("SARIF is JSON");
     let schema_text = include_str!("sarif-schema-2.1.0.json");
     let schema: serde_json::Value = serde_json::from_str(schema_text).expect("schema is JSON");

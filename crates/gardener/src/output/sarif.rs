@@ -2,8 +2,8 @@
 //!
 //! One run, one reporting descriptor per (rule, kind) pair with id `rule/kind`, one result per
 //! violation. Paths are relative URIs against the `SRCROOT` base, so a report can be uploaded
-//! from any checkout. Parse errors become tool execution notifications, which is where SARIF
-//! puts "the tool could not fully analyse this file".
+//! from any checkout. Parse errors and files not read become tool execution notifications,
+//! which is where SARIF puts "the tool could not fully analyse this file".
 
 use std::path::Path;
 
@@ -16,6 +16,7 @@ use crate::violation::Violation;
 pub fn render<'a>(
     violations: impl IntoIterator<Item = &'a Violation>,
     parse_errors: impl IntoIterator<Item = &'a ParseError>,
+    unread: impl IntoIterator<Item = &'a ParseError>,
     root: &Path,
 ) -> String {
     let violations: Vec<&Violation> = violations.into_iter().collect();
@@ -58,12 +59,15 @@ pub fn render<'a>(
             })
         })
         .collect();
-    let notifications: Vec<Value> = parse_errors
+    let labelled = parse_errors
         .into_iter()
-        .map(|p| {
+        .map(|p| ("syntax error", p))
+        .chain(unread.into_iter().map(|p| ("not read", p)));
+    let notifications: Vec<Value> = labelled
+        .map(|(label, p)| {
             json!({
                 "level": "error",
-                "message": { "text": format!("syntax error: {}", p.message) },
+                "message": { "text": format!("{label}: {}", p.message) },
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": { "uri": uri_path(&p.path), "uriBaseId": "SRCROOT" },

@@ -5,10 +5,11 @@ use std::fmt::Write;
 use crate::scan::{ParseError, Summary};
 use crate::violation::Violation;
 
-/// Renders violations, parse errors and the summary line.
+/// Renders violations, parse errors, files not read and the summary line.
 pub fn render<'a>(
     violations: impl IntoIterator<Item = &'a Violation>,
     parse_errors: impl IntoIterator<Item = &'a ParseError>,
+    unread: impl IntoIterator<Item = &'a ParseError>,
     summary: &Summary,
 ) -> String {
     let mut out = String::new();
@@ -30,6 +31,13 @@ pub fn render<'a>(
             p.path, p.line, p.column, p.message
         );
     }
+    for p in unread {
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: not read: {}",
+            p.path, p.line, p.column, p.message
+        );
+    }
     let kinds: Vec<String> = summary
         .by_kind
         .iter()
@@ -44,10 +52,14 @@ pub fn render<'a>(
     if !kinds.is_empty() {
         let _ = write!(out, " ({})", kinds.join(", "));
     }
-    let _ = writeln!(
+    let _ = write!(
         out,
         "; {} syntax error(s); {} file(s) with violations",
         summary.parse_errors, summary.files_with_violations
     );
+    if summary.unread > 0 {
+        let _ = write!(out, "; {} file(s) not read", summary.unread);
+    }
+    out.push('\n');
     out
 }

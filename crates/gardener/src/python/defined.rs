@@ -223,7 +223,7 @@ impl ModuleIndex {
         }
         let mut edges: Vec<Vec<String>> = Vec::new();
         if let Some(path) = find_module(&self.roots, module)
-            && let Ok(text) = std::fs::read_to_string(&path)
+            && let Some(text) = read_source(&path)
         {
             let is_package = path
                 .file_stem()
@@ -259,9 +259,7 @@ impl ModuleIndex {
         if let Some(found) = self.cache.lock().ok().and_then(|c| c.get(module).cloned()) {
             return found;
         }
-        let found = match find_module(&self.roots, module)
-            .and_then(|path| std::fs::read_to_string(path).ok())
-        {
+        let found = match find_module(&self.roots, module).and_then(|path| read_source(&path)) {
             Some(text) => Lookup::Found(Arc::new(Defined::parse(&text))),
             None => Lookup::Missing,
         };
@@ -294,6 +292,14 @@ impl ModuleIndex {
             },
         }
     }
+}
+
+/// A module's text, decoded as Python would (UTF-8 or its PEP 263 declaration).
+fn read_source(path: &std::path::Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    crate::encoding::decode(&bytes)
+        .ok()
+        .map(|s| s.text.into_owned())
 }
 
 #[cfg(test)]

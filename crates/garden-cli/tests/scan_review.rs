@@ -1,0 +1,110 @@
+//! `garden scan` and `garden fix` on what a migrating FastAPI/redis-py team has in its tree:
+//! files in other encodings, scripts without an extension, loose rules. Each test builds a
+//! small project in a temporary folder and asserts the exact output and exit code.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Writes `files` (path, bytes) under `root`.
+fn tree(root: &Path, files: &[(&str, &[u8])]) {
+    for (path, bytes) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, bytes).expect("write");
+    }
+}
+
+/// Runs the binary in `cwd`; returns (exit code, stdout, stderr).
+fn garden(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_redis-ssot-garden"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const RAW_REDIS: &[u8] = b"[[rule]]\nname = \"raw-redis\"\nlanguage = \"python\"\n\
+canonical = \"app.redis_manager\"\nconstruct_with = \"redis_manager\"\n\
+managed_types = [\"redis.Redis\", \"redis.from_url\"]\n";
+
+const CANONICAL: &[u8] = b"import redis\n\nredis_manager = redis.Redis()\n";
+
+#[test]
+fn a_latin1_file_with_a_coding_declaration_is_scanned_and_left_alone_by_fix() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    let latin1: &[u8] =
+        b"# -*- coding: latin-1 -*-\nimport redis\nNAME = \"caf\xe9\"\nr = redis.Redis()\n";
+    tree(
+        root,
+        &[
+            ("ssot.toml", RAW_REDIS),
+            ("app/__init__.py", b""),
+            ("app/redis_manager.py", CANONICAL),
+            ("app/latin1.py", latin1),
+        ],
+    );
+    let (code, out, err) = garden(root, &["scan", "--no-progress", "app/latin1.py"]);
+    assert_eq!((code, err.as_str()), (1, ""));
+    assert_eq!(
+        out,
+        "app/latin1.py:4:5: direct_instantiation: direct construction of `redis.Redis` via \
+         `redis.Redis()` (rule `raw-redis`); use the shared manager from `app.redis_manager` \
+         instead\n\
+         1 violation(s) in 1 file(s) scanned (direct_instantiation: 1); 0 syntax error(s); 1 \
+         file(s) with violations\n"
+    );
+    let (code, out, err) = garden(root, &["fix", "--no-progress", "app/latin1.py"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        err,
+        "app/latin1.py: not fixed: it is latin-1 text (declared on line 1) and fix edits only \
+         UTF-8 files; repair it by hand, or save it as UTF-8 and run fix again\n"
+    );
+    assert_eq!(
+        out,
+        "nothing to fix; 0 violation(s) in 0 file(s) (deprecated_import, deprecated_name, \
+         direct_instantiation); 0 need review; 1 file(s) not edited\n"
+    );
+    assert_eq!(
+        std::fs::read(root.join("app/latin1.py")).expect("read"),
+        latin1
+    );
+}
+
+#[test]
+fn an_undeclared_non_utf8_file_is_reported_as_not_read_and_not_as_a_syntax_error() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    tree(
+        root,
+        &[
+            ("ssot.toml", RAW_REDIS),
+            ("old.py", b"import redis\nNAME = \"caf\xe9\"\n"),
+        ],
+    );
+    let (code, out, err) = garden(root, &["scan", "--no-progress", "old.py"]);
+    assert_eq!((code, err.as_str()), (1, ""));
+    assert_eq!(
+        out,
+        "old.py:2:12: not read: not UTF-8 and no coding declaration (byte 0xe9); save it as \
+         UTF-8 or declare its encoding on line 1, such as `# -*- coding: latin-1 -*-`\n\
+         0 violation(s) in 1 file(s) scanned; 0 syntax error(s); 0 file(s) with violations; 1 \
+         file(s) not read\n"
+    );
+    let (code, out, _) = garden(
+        root,
+        &["scan", "--no-progress", "--format", "json", "old.py"],
+    );
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(json["summary"]["parse_errors"], 0);
+    assert_eq!(json["summary"]["unread"], 1);
+    assert_eq!(json["parse_errors"], serde_json::json!([]));
+    assert_eq!(json["unread"][0]["line"], 2);
+}
