@@ -108,3 +108,33 @@ fn an_undeclared_non_utf8_file_is_reported_as_not_read_and_not_as_a_syntax_error
     assert_eq!(json["parse_errors"], serde_json::json!([]));
     assert_eq!(json["unread"][0]["line"], 2);
 }
+
+#[test]
+fn an_extensionless_script_with_a_python_shebang_is_scanned_when_named() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    tree(
+        root,
+        &[
+            ("ssot.toml", RAW_REDIS),
+            (
+                "scripts/noext",
+                b"#!/usr/bin/env python3\nimport redis\n\nr = redis.Redis()\n",
+            ),
+            ("scripts/deploy", b"#!/bin/sh\nredis-cli flushall\n"),
+        ],
+    );
+    let (code, out, err) = garden(
+        root,
+        &["scan", "--no-progress", "scripts/noext", "scripts/deploy"],
+    );
+    assert_eq!((code, err.as_str()), (1, ""));
+    assert_eq!(
+        out,
+        "scripts/noext:4:5: direct_instantiation: direct construction of `redis.Redis` via \
+         `redis.Redis()` (rule `raw-redis`); use the shared manager from `app.redis_manager` \
+         instead\n\
+         1 violation(s) in 1 file(s) scanned (direct_instantiation: 1); 0 syntax error(s); 1 \
+         file(s) with violations\n"
+    );
+}
