@@ -4,6 +4,8 @@ bools, floats, tuples, dicts, None on a miss)."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 import redis_ssot
@@ -97,3 +99,109 @@ async def test_scans_refuse_a_wrong_type_and_bad_arguments_in_plain_words(manage
     with pytest.raises(TypeError) as e:
         await manager.sscan("s", match=True)
     assert str(e.value).startswith("match must be bytes, str, int or float, not bool")
+
+
+async def test_string_commands_getset_getrange_setrange_psetex_msetnx(manager, redispy):
+    await manager.set("k", "hello", ex=100)
+    assert await manager.getset("k", "world") == b"hello"
+    assert await manager.ttl("k") == -1, "GETSET drops the TTL"
+    assert await manager.getset("new", "v") is None
+    assert await manager.getrange("k", 0, 2) == b"wor"
+    assert await manager.getrange("k", -3, -1) == b"rld"
+    assert await manager.getrange("missing", 0, 10) == b""
+    assert await manager.setrange("k", 6, "!!") == 8
+    assert await manager.get("k") == b"world\x00!!"
+    assert await manager.setrange("fresh", 2, b"ab") == 4
+    assert await manager.get("fresh") == b"\x00\x00ab"
+    assert await manager.psetex("p", 50_000, "v") is True
+    assert 49_000 <= await manager.pttl("p") <= 50_000
+    assert await manager.psetex("p", datetime.timedelta(seconds=20), "w") is True
+    assert 19_000 <= await manager.pttl("p") <= 20_000
+    assert await manager.msetnx({"n1": "a", "n2": 2}) is True
+    assert await manager.msetnx({"n2": "b", "n3": "c"}) is False
+    assert await manager.mget("n1", "n2", "n3") == [b"a", b"2", None]
+
+    for call in (
+        lambda c: c.getset("k", "again"),
+        lambda c: c.getset("gone", "v"),
+        lambda c: c.getrange("k", 1, -2),
+        lambda c: c.getrange("missing", 0, 1),
+        lambda c: c.setrange("k", 1, "X"),
+        lambda c: c.psetex("pp", 10_000, "v"),
+        lambda c: c.msetnx({"m1": "x"}),
+        lambda c: c.msetnx({"m1": "y", "m2": "z"}),
+        lambda c: c.get("m2"),
+    ):
+        await manager.delete("gone", "m1", "m2")
+        await redispy.set("k", "hello")
+        ours = await call(manager)
+        await manager.delete("gone", "m1", "m2")
+        await redispy.set("k", "hello")
+        theirs = await call(redispy)
+        assert ours == theirs and type(ours) is type(theirs), (ours, theirs)
+
+    text = manager.client(decode_responses=True)
+    assert await text.getrange("k", 0, 1) == "he"
+    with pytest.raises(ValueError) as e:
+        await manager.msetnx({})
+    assert str(e.value) == "msetnx needs at least one key -> value pair (the dict is empty)"
+    with pytest.raises(TypeError) as e:
+        await manager.getrange("k", "0", 1)
+    assert str(e.value) == "start must be an int, not str"
+    with pytest.raises(redis_ssot.ResponseError) as e:
+        await manager.setrange("k", -1, "x")
+    assert e.value.code == "ERR"
+
+
+async def test_copy_and_renamenx_say_whether_they_did_it(manager, redispy):
+    await manager.set("src", "v")
+    await manager.set("taken", "t")
+    assert await manager.copy("src", "dst") is True
+    assert await manager.get("dst") == b"v"
+    assert await manager.copy("src", "taken") is False
+    assert await manager.get("taken") == b"t"
+    assert await manager.copy("src", "taken", replace=True) is True
+    assert await manager.get("taken") == b"v"
+    assert await manager.copy("missing", "x") is False
+    assert await manager.copy("src", "src", destination_db=1) is True
+    assert await manager.exists("src") == 1
+    assert await manager.renamenx("src", "dst") is False
+    assert await manager.renamenx("src", "moved") is True
+    assert await manager.get("moved") == b"v" and await manager.exists("src") == 0
+    with pytest.raises(redis_ssot.ResponseError) as e:
+        await manager.renamenx("missing", "x")
+    assert e.value.code == "ERR"
+
+    for setup, call in (
+        (("a", "1"), lambda c: c.copy("a", "b")),
+        (("a", "1"), lambda c: c.copy("a", "b", replace=True)),
+        (("a", "1"), lambda c: c.copy("nope", "b")),
+        (("a", "1"), lambda c: c.renamenx("a", "b")),
+        (("a", "1"), lambda c: c.renamenx("a", "c")),
+    ):
+        results = []
+        for client in (manager, redispy):
+            await manager.flushdb()
+            await manager.set(*setup)
+            await manager.set("b", "taken")
+            results.append(await call(client))
+        assert results[0] is results[1], results
+
+
+async def test_hmset_is_hset_with_a_mapping_and_warns_as_redis_py_does(manager, redispy):
+    with pytest.warns(DeprecationWarning) as ours:
+        assert await manager.hmset("h", {"a": 1, "b": b"2"}) is True
+    assert await manager.hgetall("h") == {b"a": b"1", b"b": b"2"}
+    with pytest.warns(DeprecationWarning) as theirs:
+        assert await redispy.hmset("h2", {"a": 1, "b": b"2"}) is True
+    assert await manager.hgetall("h2") == {b"a": b"1", b"b": b"2"}
+    assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+    assert ours[0].filename == __file__, "the warning points at the caller's line"
+    with pytest.warns(DeprecationWarning):
+        with pytest.raises(ValueError) as e:
+            await manager.hmset("h", {})
+    assert str(e.value) == "hmset needs at least one field -> value pair (the mapping is empty)"
+    pipe = manager.pipeline()
+    with pytest.warns(DeprecationWarning):
+        pipe.hmset("h", {"c": 3})
+    assert await pipe.hget("h", "c").execute() == [True, b"3"]

@@ -56,6 +56,37 @@ impl Client {
         Self::run(slf, c, Shape::Raw)
     }
 
+    /// HMSET from a mapping: `True`. redis-py's deprecated alias of `hset(name,
+    /// mapping=...)`, kept for migrating code; it warns as redis-py does (same category and
+    /// text, so existing warning filters keep working).
+    fn hmset(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        mapping: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        PyErr::warn(
+            py,
+            &py.get_type::<pyo3::exceptions::PyDeprecationWarning>(),
+            c"Call to deprecated hmset. (Use 'hset' instead.) -- Deprecated since version 4.0.0.",
+            1,
+        )?;
+        let m = mapping
+            .cast::<PyDict>()
+            .map_err(|_| type_error("hmset: mapping must be a dict"))?;
+        if m.is_empty() {
+            return Err(value_error(
+                "hmset needs at least one field -> value pair (the mapping is empty)",
+            ));
+        }
+        let mut c = cmd1("HMSET", name, "name")?;
+        for (k, v) in m.iter() {
+            push(&mut c, &k, "key")?;
+            push(&mut c, &v, "value")?;
+        }
+        Self::run(slf, c, Shape::Raw)
+    }
+
     /// HSETNX: whether the field was set.
     fn hsetnx(
         slf: &Bound<'_, Self>,

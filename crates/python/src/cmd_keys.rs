@@ -1,8 +1,9 @@
-//! Key-space and string commands, scripts, `publish` and `execute_command`, with redis-py's
-//! names, arguments and reply shapes.
+//! Key-space commands (delete, expiry, rename, copy, SCAN), scripts, `publish` and
+//! `execute_command`, with redis-py's names, arguments and reply shapes; and the argument
+//! helpers the other command files share (keys, whole numbers, Unix times).
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::PyTuple;
 use redis_ssot::Topology;
 use redis_ssot::redis::{self, Cmd, Value};
 
@@ -59,7 +60,7 @@ pub(crate) fn whole(v: &Bound<'_, PyAny>, what: &str, unit_ms: f64) -> PyResult<
 
 /// A Unix time: an int (in the command's unit), or a `datetime` (`per_second` units a
 /// second).
-fn unix_time(v: &Bound<'_, PyAny>, what: &str, per_second: f64) -> PyResult<i64> {
+pub(crate) fn unix_time(v: &Bound<'_, PyAny>, what: &str, per_second: f64) -> PyResult<i64> {
     if v.hasattr(pyo3::intern!(v.py(), "timestamp"))? {
         let secs: f64 = v
             .call_method0(pyo3::intern!(v.py(), "timestamp"))?
@@ -116,106 +117,6 @@ pub(crate) fn push_keys(
 
 #[pymethods]
 impl Client {
-    /// GET: the value, or `None` if the key does not exist.
-    fn get(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        Self::run(slf, cmd1("GET", name, "name")?, Shape::Raw)
-    }
-
-    /// SET with redis-py's options: `True` when written, `None` when `nx`/`xx` refused (with
-    /// `get=True`: the old value).
-    #[pyo3(signature = (name, value, ex = None, px = None, nx = false, xx = false, keepttl = false, get = false, exat = None, pxat = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn set(
-        slf: &Bound<'_, Self>,
-        name: &Bound<'_, PyAny>,
-        value: &Bound<'_, PyAny>,
-        ex: Option<&Bound<'_, PyAny>>,
-        px: Option<&Bound<'_, PyAny>>,
-        nx: bool,
-        xx: bool,
-        keepttl: bool,
-        get: bool,
-        exat: Option<&Bound<'_, PyAny>>,
-        pxat: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        if nx && xx {
-            return Err(value_error("set: nx and xx cannot both be true"));
-        }
-        let expiries = [
-            ex.is_some(),
-            px.is_some(),
-            exat.is_some(),
-            pxat.is_some(),
-            keepttl,
-        ];
-        if expiries.iter().filter(|x| **x).count() > 1 {
-            return Err(value_error(
-                "set: give at most one of ex, px, exat, pxat and keepttl",
-            ));
-        }
-        let mut c = cmd1("SET", name, "name")?;
-        push(&mut c, value, "value")?;
-        for (word, v, unit) in [
-            ("EX", ex, 1000.0),
-            ("PX", px, 1.0),
-            ("EXAT", exat, 1000.0),
-            ("PXAT", pxat, 1.0),
-        ] {
-            if let Some(v) = v {
-                let n = whole(v, &word.to_ascii_lowercase(), unit)?;
-                if n <= 0 && (word == "EX" || word == "PX") {
-                    return Err(value_error(format!(
-                        "set: {} must be positive",
-                        word.to_ascii_lowercase()
-                    )));
-                }
-                c.arg(word).arg(n);
-            }
-        }
-        if keepttl {
-            c.arg("KEEPTTL");
-        }
-        if nx {
-            c.arg("NX");
-        }
-        if xx {
-            c.arg("XX");
-        }
-        if get {
-            c.arg("GET");
-        }
-        Self::run(slf, c, if get { Shape::Raw } else { Shape::SetResult })
-    }
-
-    /// SETNX: whether the key was set.
-    fn setnx(
-        slf: &Bound<'_, Self>,
-        name: &Bound<'_, PyAny>,
-        value: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        let mut c = cmd1("SETNX", name, "name")?;
-        push(&mut c, value, "value")?;
-        Self::run(slf, c, Shape::Bool)
-    }
-
-    /// SETEX: set with a TTL in seconds (int or timedelta).
-    fn setex(
-        slf: &Bound<'_, Self>,
-        name: &Bound<'_, PyAny>,
-        time: &Bound<'_, PyAny>,
-        value: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        let mut c = cmd1("SETEX", name, "name")?;
-        c.arg(whole(time, "time", 1000.0)?);
-        push(&mut c, value, "value")?;
-        Self::run(slf, c, Shape::Raw)
-    }
-
-    /// GETDEL: the value (or `None`), and the key is gone.
-    fn getdel(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        Self::run(slf, cmd1("GETDEL", name, "name")?, Shape::Raw)
-    }
-
     /// DEL: how many of the keys existed.
     #[pyo3(signature = (*names))]
     fn delete(slf: &Bound<'_, Self>, names: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
@@ -322,43 +223,6 @@ impl Client {
         Self::run(slf, c, Shape::Bool)
     }
 
-    /// GETEX: the value (or `None`), setting or removing (`persist`) its TTL.
-    #[pyo3(signature = (name, ex = None, px = None, exat = None, pxat = None, persist = false))]
-    fn getex(
-        slf: &Bound<'_, Self>,
-        name: &Bound<'_, PyAny>,
-        ex: Option<&Bound<'_, PyAny>>,
-        px: Option<&Bound<'_, PyAny>>,
-        exat: Option<&Bound<'_, PyAny>>,
-        pxat: Option<&Bound<'_, PyAny>>,
-        persist: bool,
-    ) -> PyResult<Py<PyAny>> {
-        let given =
-            [ex, px, exat, pxat].iter().filter(|o| o.is_some()).count() + usize::from(persist);
-        if given > 1 {
-            return Err(value_error(
-                "getex: give at most one of ex, px, exat, pxat and persist",
-            ));
-        }
-        let mut c = cmd1("GETEX", name, "name")?;
-        if let Some(v) = ex {
-            c.arg("EX").arg(whole(v, "ex", 1000.0)?);
-        }
-        if let Some(v) = px {
-            c.arg("PX").arg(whole(v, "px", 1.0)?);
-        }
-        if let Some(v) = exat {
-            c.arg("EXAT").arg(unix_time(v, "exat", 1.0)?);
-        }
-        if let Some(v) = pxat {
-            c.arg("PXAT").arg(unix_time(v, "pxat", 1000.0)?);
-        }
-        if persist {
-            c.arg("PERSIST");
-        }
-        Self::run(slf, c, Shape::Raw)
-    }
-
     /// PERSIST: whether a timeout was removed.
     fn persist(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         Self::run(slf, cmd1("PERSIST", name, "name")?, Shape::Bool)
@@ -372,117 +236,6 @@ impl Client {
     /// PTTL in milliseconds: -2 if the key does not exist, -1 if it has no timeout.
     fn pttl(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         Self::run(slf, cmd1("PTTL", name, "name")?, Shape::Raw)
-    }
-
-    /// INCRBY `amount` (default 1): the new value.
-    #[pyo3(signature = (name, amount = None))]
-    fn incr(
-        slf: &Bound<'_, Self>,
-        name: &Bound<'_, PyAny>,
-        amount: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        let mut c = cmd1("INCRBY", name, "name")?;
-        c.arg(amount.map(|a| int64(a, "amount")).transpose()?.unwrap_or(1));
-        Self::run(slf, c, Shape::Raw)
-    }
-
-    /// INCRBY: the new value.
-    #[pyo3(signature = (name, amount = None))]
-    fn incrby(
-        slf: &Bound<'_, Self>,
-        name: &Bound<'_, PyAny>,
-        amount: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        Self::incr(slf, name, amount)
-    }
-
-    /// DECRBY `amount` (default 1): the new value.
-    #[pyo3(signature = (name, amount = None))]
-    fn decr(
-        slf: &Bound<'_, Self>,
-        name: &Bound<'_, PyAny>,
-        amount: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        let mut c = cmd1("DECRBY", name, "name")?;
-        c.arg(amount.map(|a| int64(a, "amount")).transpose()?.unwrap_or(1));
-        Self::run(slf, c, Shape::Raw)
-    }
-
-    /// DECRBY: the new value.
-    #[pyo3(signature = (name, amount = None))]
-    fn decrby(
-        slf: &Bound<'_, Self>,
-        name: &Bound<'_, PyAny>,
-        amount: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        Self::decr(slf, name, amount)
-    }
-
-    /// INCRBYFLOAT: the new value as a float.
-    #[pyo3(signature = (name, amount = 1.0))]
-    fn incrbyfloat(
-        slf: &Bound<'_, Self>,
-        name: &Bound<'_, PyAny>,
-        amount: f64,
-    ) -> PyResult<Py<PyAny>> {
-        let mut c = cmd1("INCRBYFLOAT", name, "name")?;
-        c.arg(crate::args::float_text(amount));
-        Self::run(slf, c, Shape::Float)
-    }
-
-    /// MGET: one value (or `None`) per key, in order; no keys, no values (`[]`, as redis-py,
-    /// without a round trip).
-    #[pyo3(signature = (keys, *args))]
-    fn mget(
-        slf: &Bound<'_, Self>,
-        keys: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-    ) -> PyResult<Py<PyAny>> {
-        let mut c = redis::cmd("MGET");
-        if push_keys(&mut c, keys, args)? == 0 {
-            let this = slf.get();
-            if matches!(this.kind, Kind::Pipeline { .. }) {
-                // A pipeline's replies are positional: an empty MGET has no slot to fill.
-                return Err(value_error("mget needs at least one key inside a pipeline"));
-            }
-            let empty = pyo3::types::PyList::empty(slf.py()).into_any().unbind();
-            return this.ready(slf.py(), empty);
-        }
-        Self::run(slf, c, Shape::Raw)
-    }
-
-    /// MSET from a mapping: `True`.
-    fn mset(slf: &Bound<'_, Self>, mapping: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let mapping = mapping
-            .cast::<PyDict>()
-            .map_err(|_| type_error("mset takes a dict of key -> value"))?;
-        let mut c = redis::cmd("MSET");
-        if mapping.is_empty() {
-            return Err(value_error(
-                "mset needs at least one key -> value pair (the dict is empty)",
-            ));
-        }
-        for (k, v) in mapping.iter() {
-            push(&mut c, &k, "key")?;
-            push(&mut c, &v, "value")?;
-        }
-        Self::run(slf, c, Shape::Raw)
-    }
-
-    /// APPEND: the new length.
-    fn append(
-        slf: &Bound<'_, Self>,
-        key: &Bound<'_, PyAny>,
-        value: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        let mut c = cmd1("APPEND", key, "key")?;
-        push(&mut c, value, "value")?;
-        Self::run(slf, c, Shape::Raw)
-    }
-
-    /// STRLEN.
-    fn strlen(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        Self::run(slf, cmd1("STRLEN", name, "name")?, Shape::Raw)
     }
 
     /// TYPE: `string`, `list`, `hash`, ... or `none`.
@@ -500,6 +253,40 @@ impl Client {
         let mut c = cmd1("RENAME", src, "src")?;
         push(&mut c, dst, "dst")?;
         Self::run(slf, c, Shape::Raw)
+    }
+
+    /// RENAMENX: whether `src` was renamed (`False` when `dst` exists).
+    fn renamenx(
+        slf: &Bound<'_, Self>,
+        src: &Bound<'_, PyAny>,
+        dst: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let mut c = cmd1("RENAMENX", src, "src")?;
+        push(&mut c, dst, "dst")?;
+        Self::run(slf, c, Shape::Bool)
+    }
+
+    /// COPY `source` to `destination` (in `destination_db` if given): whether it was copied
+    /// (`False` when the destination exists and `replace` is not set, or the source is
+    /// missing).
+    #[pyo3(signature = (source, destination, destination_db = None, replace = false))]
+    fn copy(
+        slf: &Bound<'_, Self>,
+        source: &Bound<'_, PyAny>,
+        destination: &Bound<'_, PyAny>,
+        destination_db: Option<&Bound<'_, PyAny>>,
+        replace: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let mut c = cmd1("COPY", source, "source")?;
+        push(&mut c, destination, "destination")?;
+        if let Some(db) = destination_db {
+            c.arg("DB");
+            push(&mut c, db, "destination_db")?;
+        }
+        if replace {
+            c.arg("REPLACE");
+        }
+        Self::run(slf, c, Shape::Bool)
     }
 
     /// PING: `True`.

@@ -12,8 +12,8 @@
 //!   wake-up per batch, no GIL on the I/O threads; cancelled waits aborted; the blocking mode.
 //! - [`client`]: `Client`, the one native class behind `RedisManager`, `Pipeline` and
 //!   `redis_ssot.sync`; operator controls; pipelines.
-//! - `cmd_keys`, `cmd_hash`, `cmd_coll`, `cmd_zset`: the commands, with redis-py's names and shapes.
-//!   `cmd_scan`: HSCAN/SSCAN/ZSCAN steps (their `*_iter` loops are Python).
+//! - `cmd_keys`, `cmd_string`, `cmd_hash`, `cmd_coll`, `cmd_zset`: the commands, with redis-py's
+//!   names and shapes. `cmd_scan`: HSCAN/SSCAN/ZSCAN steps (their `*_iter` loops are Python).
 //! - [`pubsub`]: `PubSub` over one dynamic subscription. [`script`]: `register_script`.
 //! - [`stores`]: the Rust stores with the seeds' names (shared key layout).
 //! - [`args`]: Python values to Redis arguments. [`reply`]: replies to Python values.
@@ -28,6 +28,7 @@ mod cmd_coll;
 mod cmd_hash;
 pub(crate) mod cmd_keys;
 mod cmd_scan;
+mod cmd_string;
 mod cmd_zset;
 pub(crate) mod config;
 pub(crate) mod core;
