@@ -165,6 +165,24 @@ pub fn run(args: GardenArgs) -> i32 {
 /// Loads the target and scans it, with a progress bar on a terminal for large trees.
 pub(crate) fn load(target: &TargetArgs) -> Result<(Target, scan::ScanReport), Error> {
     let t = Target::load(&target.paths, target.config.as_deref())?;
+    if t.files.is_empty() {
+        // Exit 0 stays right (nothing is wrong), but "0 file(s) scanned" alone reads like a
+        // pass: say that nothing was looked at. On stderr, so JSON and SARIF stay parseable.
+        let shown: Vec<String> = if target.paths.is_empty() {
+            vec![".".to_owned()]
+        } else {
+            target
+                .paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect()
+        };
+        eprintln!(
+            "garden: note: no Python or Rust files to scan in {} (a folder is searched for .py, \
+             .pyi and .rs files not ignored or excluded); nothing was checked",
+            shown.join(", ")
+        );
+    }
     let bar = (!target.no_progress
         && std::io::IsTerminal::is_terminal(&std::io::stderr())
         && t.files.len() > 200)

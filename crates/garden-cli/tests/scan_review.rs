@@ -138,3 +138,106 @@ fn an_extensionless_script_with_a_python_shebang_is_scanned_when_named() {
          file(s) with violations\n"
     );
 }
+
+#[test]
+fn loose_rules_are_config_errors_with_their_position() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    tree(
+        root,
+        &[
+            ("ssot.toml", b"[[rule]]\nname = \"mgr\"\n"),
+            ("a.py", b"import redis\n"),
+        ],
+    );
+    let (code, out, err) = garden(root, &["scan", "--no-progress"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    let rules = std::fs::canonicalize(root.join("ssot.toml")).expect("canonical");
+    assert_eq!(
+        err,
+        format!(
+            "garden: {}:2:8: rule \"mgr\" checks nothing: give it at least one of \
+             deprecated_imports, deprecated_names, managed_types or competing\n",
+            rules.display()
+        )
+    );
+    std::fs::write(
+        root.join("ssot.toml"),
+        b"src = [\"srcx\"]\n\n[[rule]]\nname = \"mgr\"\nmanaged_types = [\"redis.Redis\"]\n",
+    )
+    .expect("write");
+    let (code, out, err) = garden(root, &["scan", "--no-progress"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    let folder = std::fs::canonicalize(root).expect("canonical");
+    assert_eq!(
+        err,
+        format!(
+            "garden: {}:1:8: src entry \"srcx\" is not a folder next to the rules file \
+             ({}/srcx does not exist)\n",
+            rules.display(),
+            folder.display()
+        )
+    );
+}
+
+#[test]
+fn an_allow_comment_naming_an_unknown_rule_is_reported_and_suppresses_nothing() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    tree(
+        root,
+        &[
+            ("ssot.toml", RAW_REDIS),
+            (
+                "a.py",
+                b"import redis\n\n# ssot: allow(raw-redsi) -- the admin console needs its own\nr = redis.Redis()\n",
+            ),
+        ],
+    );
+    let (code, out, err) = garden(root, &["scan", "--no-progress", "a.py"]);
+    assert_eq!((code, err.as_str()), (1, ""));
+    assert_eq!(
+        out,
+        "a.py:3:1: unjustified_suppression: suppression `ssot: allow(raw-redsi)` names no rule \
+         of the rules file (unknown rule: raw-redsi; the rules are: raw-redis), so it \
+         suppresses nothing\n\
+         a.py:4:5: direct_instantiation: direct construction of `redis.Redis` via \
+         `redis.Redis()` (rule `raw-redis`); use the shared manager from `app.redis_manager` \
+         instead\n\
+         2 violation(s) in 1 file(s) scanned (direct_instantiation: 1, unjustified_suppression: \
+         1); 0 syntax error(s); 1 file(s) with violations\n"
+    );
+}
+
+#[test]
+fn a_scan_of_no_files_says_that_nothing_was_checked() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    tree(
+        root,
+        &[
+            ("ssot.toml", RAW_REDIS),
+            ("docs/index.md", b"# redis.Redis()\n"),
+            (
+                "scripts/noext",
+                b"#!/usr/bin/env python3\nimport redis\n\nr = redis.Redis()\n",
+            ),
+        ],
+    );
+    // A folder is walked by extension: the shebang script is found only when named.
+    for folder in ["docs", "scripts"] {
+        let (code, out, err) = garden(root, &["scan", "--no-progress", folder]);
+        assert_eq!(code, 0);
+        assert_eq!(
+            out,
+            "0 violation(s) in 0 file(s) scanned; 0 syntax error(s); 0 file(s) with violations\n"
+        );
+        assert_eq!(
+            err,
+            format!(
+                "garden: note: no Python or Rust files to scan in {folder} (a folder is searched \
+                 for .py, .pyi and .rs files not ignored or excluded); nothing was checked\n"
+            )
+        );
+    }
+}

@@ -306,12 +306,13 @@ impl<'a> FileContext<'a> {
         });
     }
 
-    /// Applies suppressions, reports reasonless ones, sorts and fingerprints; returns the result.
+    /// Applies suppressions, reports those without a reason or naming an unknown rule, sorts
+    /// and fingerprints; returns the result.
     pub fn finish(mut self) -> Vec<Violation> {
         let suppressions = std::mem::take(&mut self.suppressions);
         self.violations
             .retain(|v| !suppressions.iter().any(|s| s.covers(&v.rule, v.line)));
-        for s in suppressions.iter().filter(|s| s.reason.is_none()) {
+        for s in &suppressions {
             let names = s.rules.join(", ");
             let unknown: Vec<&str> = s
                 .rules
@@ -319,14 +320,32 @@ impl<'a> FileContext<'a> {
                 .map(String::as_str)
                 .filter(|r| !self.all_rules.contains(r))
                 .collect();
-            let mut message = format!(
-                "suppression `ssot: allow({names})` gives no reason; write why after the closing parenthesis"
-            );
-            if !unknown.is_empty() {
-                message.push_str(&format!(" (unknown rule: {})", unknown.join(", ")));
-            }
+            let message = match (&s.reason, unknown.is_empty()) {
+                (Some(_), true) => continue,
+                (None, true) => format!(
+                    "suppression `ssot: allow({names})` gives no reason; write why after the \
+                     closing parenthesis"
+                ),
+                (None, false) => format!(
+                    "suppression `ssot: allow({names})` gives no reason; write why after the \
+                     closing parenthesis (unknown rule: {})",
+                    unknown.join(", ")
+                ),
+                // A misspelt rule suppresses nothing, silently: say so.
+                (Some(_), false) => format!(
+                    "suppression `ssot: allow({names})` names no rule of the rules file \
+                     (unknown rule: {}; the rules are: {}), so it suppresses nothing",
+                    unknown.join(", "),
+                    self.all_rules.join(", ")
+                ),
+            };
             self.violations.push(Violation {
-                rule: s.rules[0].clone(),
+                // A reasonless one keeps its first rule (baselines hold it); an unknown one is
+                // filed under the name that is wrong.
+                rule: match (&s.reason, unknown.first()) {
+                    (Some(_), Some(r)) => (*r).to_owned(),
+                    _ => s.rules[0].clone(),
+                },
                 kind: Kind::UnjustifiedSuppression,
                 path: self.file.relative.clone(),
                 line: s.line,

@@ -73,7 +73,8 @@ fn construct_with_names_mappings_and_deprecated_names_are_checked() {
     );
     let ok = Config::parse(
         Path::new("ssot.toml"),
-        "[[rule]]\nname = \"r\"\ncanonical = \"a.b\"\nconstruct_with = \"get_redis_manager()\"\n",
+        "[[rule]]\nname = \"r\"\ncanonical = \"a.b\"\nconstruct_with = \"get_redis_manager()\"\n\
+         managed_types = [\"RedisManager\"]\n",
     )
     .expect("valid");
     assert_eq!(
@@ -82,5 +83,38 @@ fn construct_with_names_mappings_and_deprecated_names_are_checked() {
             .as_ref()
             .map(|c| c.import.as_str()),
         Some("get_redis_manager")
+    );
+}
+
+#[test]
+fn a_rule_that_checks_nothing_is_an_error_at_its_name() {
+    assert_eq!(
+        error("[[rule]]\nname = \"mgr\"\ncanonical = \"a.b\"\nallow = [\"x/**\"]\n"),
+        "ssot.toml:2:8: rule \"mgr\" checks nothing: give it at least one of deprecated_imports, \
+         deprecated_names, managed_types or competing"
+    );
+}
+
+#[test]
+fn a_src_entry_that_is_not_a_folder_is_an_error_at_its_value() {
+    let dir = tempfile::tempdir().expect("temp");
+    std::fs::create_dir(dir.path().join("src")).expect("mkdir");
+    let rules = dir.path().join("ssot.toml");
+    std::fs::write(
+        &rules,
+        "src = [\"src\", \"srcx\"]\n\n[[rule]]\nname = \"r\"\nmanaged_types = [\"redis.Redis\"]\n",
+    )
+    .expect("write");
+    let root = std::fs::canonicalize(dir.path()).expect("canonical");
+    assert_eq!(
+        Config::load(&rules)
+            .expect_err("srcx is missing")
+            .to_string(),
+        format!(
+            "{}:1:15: src entry \"srcx\" is not a folder next to the rules file ({}/srcx does \
+             not exist)",
+            rules.display(),
+            root.display()
+        )
     );
 }

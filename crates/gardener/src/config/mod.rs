@@ -5,7 +5,8 @@
 //! completely, and compiled into [`Config`]: globs become a [`globset::GlobSet`], names become
 //! [`QualifiedName`]s. A mistake is reported with the file, line and column of the offending
 //! value, because a rule that silently matches nothing is the worst outcome for a guard: it
-//! reports "clean" forever.
+//! reports "clean" forever. For the same reason a rule must check something (a deprecated import
+//! or name, a managed type or a competing pattern) and every `src` entry must be a folder.
 //!
 //! ```toml
 //! exclude = ["crates/gardener/tests/fixtures/**"]   # optional: never scanned
@@ -270,9 +271,22 @@ fn compile(path: &Path, text: &str, raw: RawConfig) -> Result<Config> {
         } else {
             dir.join(relative)
         };
+        // A source root that does not exist resolves nothing: the same silent "clean" as a
+        // rule that matches nothing.
+        if !joined.is_dir() {
+            return Err(err(
+                s.span().start,
+                format!(
+                    "src entry {:?} is not a folder next to the rules file ({} does not exist)",
+                    s.get_ref(),
+                    joined.display()
+                ),
+            ));
+        }
         src.push(std::fs::canonicalize(&joined).unwrap_or(joined));
     }
     let mut rules: Vec<Rule> = Vec::with_capacity(raw.rule.len());
+    let mut name_offsets = Vec::with_capacity(raw.rule.len());
     for r in raw.rule {
         let name_offset = r.name.span().start;
         let rule = compile_rule(r, &err)?;
@@ -283,6 +297,23 @@ fn compile(path: &Path, text: &str, raw: RawConfig) -> Result<Config> {
             ));
         }
         rules.push(rule);
+        name_offsets.push(name_offset);
+    }
+    for (rule, offset) in rules.iter().zip(name_offsets) {
+        if rule.deprecated_imports.is_empty()
+            && rule.deprecated_names.is_empty()
+            && rule.managed_types.is_empty()
+            && rule.competing.is_empty()
+        {
+            return Err(err(
+                offset,
+                format!(
+                    "rule {:?} checks nothing: give it at least one of deprecated_imports, \
+                     deprecated_names, managed_types or competing",
+                    rule.name
+                ),
+            ));
+        }
     }
     Ok(Config {
         path: path.to_owned(),
