@@ -14,6 +14,7 @@
 
 mod report;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use gardener::Kind;
@@ -262,6 +263,20 @@ fn run_scan(args: ScanArgs) -> Result<i32, Error> {
             .entry(v.kind.as_str().to_owned())
             .or_default() += 1;
     }
+    // Every count of the summary is of new violations, the files included; the known ones
+    // and their files are on the baseline line.
+    let new_files: BTreeSet<&str> = comparison.new.iter().map(|v| v.path.as_str()).collect();
+    let new_fingerprints: BTreeSet<&str> = comparison
+        .new
+        .iter()
+        .map(|v| v.fingerprint.as_str())
+        .collect();
+    let known_files: BTreeSet<&str> = report
+        .violations()
+        .filter(|v| !new_fingerprints.contains(v.fingerprint.as_str()))
+        .map(|v| v.path.as_str())
+        .collect();
+    new_summary.files_with_violations = new_files.len();
     match args.format {
         Format::Text => {
             print!(
@@ -274,10 +289,11 @@ fn run_scan(args: ScanArgs) -> Result<i32, Error> {
                 )
             );
             println!(
-                "baseline {}: {} new, {} known, {} fixed since",
+                "baseline {}: {} new, {} known in {} file(s), {} fixed since",
                 baseline_path.display(),
                 comparison.new.len(),
                 comparison.known,
+                known_files.len(),
                 comparison.fixed.len()
             );
             for f in &comparison.fixed {
@@ -350,7 +366,7 @@ fn run_fix(args: FixArgs) -> Result<i32, Error> {
     let phases: Vec<&str> = plan.kinds.iter().map(|k| k.as_str()).collect();
     let repaired = plan.repaired();
     let counts = format!(
-        "{repaired} violation(s) in {} file(s) ({}); {} need review; {} file(s) not edited",
+        "{repaired} violation(s), editing {} file(s) ({}); {} need review; {} file(s) not edited",
         plan.files.len(),
         phases.join(", "),
         plan.needs_review.len(),
@@ -362,7 +378,12 @@ fn run_fix(args: FixArgs) -> Result<i32, Error> {
         return Ok(EXIT_CLEAN);
     }
     if plan.files.is_empty() {
-        println!("nothing to fix; {counts}");
+        println!(
+            "nothing to fix ({}); {} need review; {} file(s) not edited",
+            phases.join(", "),
+            plan.needs_review.len(),
+            plan.skipped.len()
+        );
         return Ok(EXIT_CLEAN);
     }
     let dir = args
@@ -370,7 +391,7 @@ fn run_fix(args: FixArgs) -> Result<i32, Error> {
         .unwrap_or_else(|| gardener::journal::default_dir(&target.root));
     let entry = gardener::journal::apply(&plan, &target.root, &dir)?;
     for f in &plan.files {
-        println!("fixed {}: {} violation(s)", f.relative, f.repaired);
+        println!("{}", edited(f));
     }
     println!(
         "fixed {counts}; journal entry {} (undo with `garden rollback --journal {}`)",
@@ -378,6 +399,23 @@ fn run_fix(args: FixArgs) -> Result<i32, Error> {
         dir.display()
     );
     Ok(EXIT_CLEAN)
+}
+
+/// What was done to one file, in words: how many violations the edit resolved, and how many
+/// it left (those are listed as `needs_review` above).
+fn edited(f: &gardener::fix::FilePlan) -> String {
+    match (f.repaired, f.left) {
+        (n, 0) => format!("fixed {}: {n} violation(s)", f.relative),
+        (0, left) => format!(
+            "edited {}: rewrote part of the code, but no violation is gone yet; {left} left for \
+             review",
+            f.relative
+        ),
+        (n, left) => format!(
+            "fixed {}: {n} violation(s); {left} left for review",
+            f.relative
+        ),
+    }
 }
 
 fn run_rollback(args: RollbackArgs) -> Result<i32, Error> {

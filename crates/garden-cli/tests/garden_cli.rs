@@ -102,7 +102,7 @@ fn phases_journal_separately_and_rollback_last_then_all_restores_every_byte() {
         .join(".ssot/journal");
     assert!(
         out.ends_with(&format!(
-            "fixed 5 violation(s) in 7 file(s) (deprecated_import); 2 need review; 0 file(s) not \
+            "fixed 5 violation(s), editing 7 file(s) (deprecated_import); 2 need review; 0 file(s) not \
              edited; journal entry {}/0001 (undo with `garden rollback --journal {}`)\n",
             journal.display(),
             journal.display()
@@ -120,7 +120,9 @@ fn phases_journal_separately_and_rollback_last_then_all_restores_every_byte() {
     let (code, out, _) = garden(root, &["fix", "--select", "direct_instantiation", "."]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("fixed 6 violation(s) in 5 file(s) (direct_instantiation); 1 need review"),
+        out.contains(
+            "fixed 6 violation(s), editing 5 file(s) (direct_instantiation); 1 need review"
+        ),
         "{out}"
     );
     // From a subfolder: the journal beside the rules is found.

@@ -226,11 +226,24 @@ impl<'a> FileContext<'a> {
                 Some(c) => format!("use the shared manager from `{}` instead", c.join(sep)),
                 None => "construct it only in the rule's allowed paths".to_owned(),
             };
-            let message = format!(
-                "direct construction of `{}` via `{how}` (rule `{}`); {instead}",
-                managed.join(sep),
-                rule.name
-            );
+            // Name what the code constructs. A bare managed name is the last segment of it
+            // and reads best alone; a qualified one (`redis.from_url`) also covers longer
+            // paths (`redis.Redis.from_url`), so the path the call resolved to is named, with
+            // the managed entry that covers it.
+            let shown = resolved.join(sep);
+            let wanted = managed.join(sep);
+            let message = if managed.segments().len() < 2 || shown == wanted {
+                format!(
+                    "direct construction of `{wanted}` via `{how}` (rule `{}`); {instead}",
+                    rule.name
+                )
+            } else {
+                format!(
+                    "direct construction of `{shown}` via `{how}` (managed type `{wanted}`, rule \
+                     `{}`); {instead}",
+                    rule.name
+                )
+            };
             // The subject is the managed type, not the resolved path: fixing the import a
             // construction goes through must not make it look like a new violation.
             self.push(

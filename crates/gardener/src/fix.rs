@@ -39,6 +39,10 @@ pub struct FilePlan {
     pub fixed: Vec<u8>,
     /// How many violations the change resolves.
     pub repaired: usize,
+    /// How many violations of the selected kinds the file still has (each is in
+    /// [`Plan::needs_review`]). A file can be edited and resolve none: a rewrite that moves
+    /// some names out of a deprecated import leaves the import, and its violation, in place.
+    pub left: usize,
 }
 
 /// A violation `fix` leaves for a person, with the reason.
@@ -224,6 +228,7 @@ pub fn plan(config: &Config, index: &ModuleIndex, results: &[FileResult], select
                 original,
                 fixed: bytes,
                 repaired: before.saturating_sub(remaining.len()),
+                left: remaining.len(),
             });
         }
     }
