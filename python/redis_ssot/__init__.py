@@ -73,6 +73,18 @@ class RedisManager(_native.Client):
         """BRPOP, as :meth:`blpop`."""
         return super().brpop(keys, _block_timeout("brpop", timeout))
 
+    def brpoplpush(self, src: Any, dst: Any, timeout: Any = _NO_TIMEOUT) -> Any:
+        """BRPOPLPUSH on a dedicated connection: the element moved, or ``None`` after
+        ``timeout`` seconds (required and positive, as for :meth:`blpop`)."""
+        return super().brpoplpush(src, dst, _block_timeout("brpoplpush", timeout))
+
+    def blmove(
+        self, first_list: Any, second_list: Any, timeout: Any = _NO_TIMEOUT, src: str = "LEFT", dest: str = "RIGHT"
+    ) -> Any:
+        """BLMOVE on a dedicated connection: as ``lmove``, waiting up to ``timeout`` seconds
+        (required and positive) for an element; ``None`` if none came."""
+        return super().blmove(first_list, second_list, _block_timeout("blmove", timeout), src, dest)
+
     async def scan_iter(
         self, match: Any = None, count: Optional[int] = None, _type: Any = None
     ) -> AsyncIterator[Any]:

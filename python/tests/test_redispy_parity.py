@@ -4,6 +4,7 @@ bools, floats, tuples, dicts, None on a miss)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 
 import pytest
@@ -205,3 +206,98 @@ async def test_hmset_is_hset_with_a_mapping_and_warns_as_redis_py_does(manager, 
     with pytest.warns(DeprecationWarning):
         pipe.hmset("h", {"c": 3})
     assert await pipe.hget("h", "c").execute() == [True, b"3"]
+
+
+async def test_linsert_lmove_rpoplpush_smove_zmscore(manager, redispy):
+    await manager.rpush("l", "a", "c")
+    assert await manager.linsert("l", "BEFORE", "c", "b") == 3
+    assert await manager.linsert("l", "after", "c", "d") == 4
+    assert await manager.linsert("l", "before", "nope", "x") == -1
+    assert await manager.linsert("missing", "before", "a", "x") == 0
+    assert await manager.lrange("l", 0, -1) == [b"a", b"b", b"c", b"d"]
+    assert await manager.lmove("l", "l2") == b"a"
+    assert await manager.lmove("l", "l2", "RIGHT", "LEFT") == b"d"
+    assert await manager.lmove("l", "l2", src="left", dest="right") == b"b"
+    assert await manager.lrange("l2", 0, -1) == [b"d", b"a", b"b"]
+    assert await manager.lmove("empty", "l2") is None
+    assert await manager.rpoplpush("l2", "l3") == b"b"
+    assert await manager.rpoplpush("empty", "l3") is None
+    assert await manager.lrange("l3", 0, -1) == [b"b"]
+
+    await manager.sadd("s1", "a", "b")
+    assert await manager.smove("s1", "s2", "a") is True
+    assert await manager.smove("s1", "s2", "zz") is False
+    assert await manager.smembers("s1") == {b"b"} and await manager.smembers("s2") == {b"a"}
+
+    await manager.zadd("z", {"a": 1, "b": 2.5})
+    assert await manager.zmscore("z", ["a", "nope", "b"]) == [1.0, None, 2.5]
+    assert await manager.zmscore("missing", ["a"]) == [None]
+
+    for call in (
+        lambda c: c.linsert("l", "BEFORE", "c", "b"),
+        lambda c: c.linsert("l", "AFTER", "zz", "b"),
+        lambda c: c.lmove("l", "l2"),
+        lambda c: c.lmove("l", "l2", "RIGHT", "RIGHT"),
+        lambda c: c.lmove("empty", "l2"),
+        lambda c: c.rpoplpush("l", "l2"),
+        lambda c: c.rpoplpush("empty", "l2"),
+        lambda c: c.smove("s1", "s2", "a"),
+        lambda c: c.smove("s1", "s2", "nope"),
+        lambda c: c.zmscore("z", ["a", "nope", "b"]),
+    ):
+        results = []
+        for client in (manager, redispy):
+            await manager.flushdb()
+            await manager.rpush("l", "a", "c")
+            await manager.sadd("s1", "a")
+            await manager.zadd("z", {"a": 1, "b": 2.5})
+            results.append((await call(client), await manager.lrange("l2", 0, -1)))
+        assert results[0] == results[1], results
+
+    text = manager.client(decode_responses=True)
+    assert await text.lmove("l", "l2") == "a"
+    with pytest.raises(ValueError) as e:
+        await manager.linsert("l", "middle", "a", "b")
+    assert str(e.value) == "linsert: where must be 'BEFORE' or 'AFTER', not 'middle'"
+    with pytest.raises(ValueError) as e:
+        await manager.lmove("l", "l2", "UP")
+    assert str(e.value) == "lmove: src must be 'LEFT' or 'RIGHT', not 'UP'"
+    with pytest.raises(ValueError) as e:
+        await manager.zmscore("z", [])
+    assert str(e.value) == "zmscore needs at least one member"
+    pipe = manager.pipeline()
+    pipe.zmscore("z", ["a", "x"]).smove("s1", "s2", "a").linsert("l", "before", "c", "b")
+    assert await pipe.execute() == [[1.0, None], True, 2]
+
+
+async def test_brpoplpush_and_blmove_wait_on_a_dedicated_connection_with_a_timeout(manager):
+    assert await manager.brpoplpush("empty", "dst", timeout=0.1) is None
+    assert await manager.blmove("empty", "dst", 0.1) is None
+    await manager.rpush("src", "a", "b")
+    assert await manager.brpoplpush("src", "dst", 1) == b"b"
+    assert await manager.blmove("src", "dst", timeout=1, src="LEFT", dest="RIGHT") == b"a"
+    assert await manager.lrange("dst", 0, -1) == [b"b", b"a"]
+
+    async def push_later():
+        await asyncio.sleep(0.1)
+        await manager.rpush("later", "job")
+
+    pusher = asyncio.ensure_future(push_later())
+    assert await manager.blmove("later", "done", timeout=2) == b"job"
+    await pusher
+    with pytest.raises(TypeError) as e:
+        await manager.brpoplpush("src", "dst")
+    assert str(e.value).startswith("brpoplpush needs a timeout in seconds")
+    with pytest.raises(ValueError) as e:
+        await manager.blmove("src", "dst", 0)
+    assert str(e.value) == (
+        "blmove needs a positive timeout in seconds; got 0 (waiting forever is not supported: "
+        "a command never waits without a deadline)"
+    )
+    with pytest.raises(TypeError) as e:
+        manager.pipeline().brpoplpush("a", "b", 1)
+    assert str(e.value) == "brpoplpush cannot be used inside a pipeline"
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(manager.brpoplpush("never", "dst", timeout=20), 0.05)
+    await manager.rpush("q", "x")
+    assert await manager.brpoplpush("q", "dst", timeout=1) == b"x", "the cancelled wait gave its connection back"

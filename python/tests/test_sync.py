@@ -161,3 +161,13 @@ def test_key_scan_iters_are_plain_iterators_matching_redis_py(blocking, server):
     blocking.zadd("small", {"m7": 7, "m8": 8})
     assert blocking.zscan("small", match="m7") == r.zscan("small", match="m7") == (0, [(b"m7", 7.0)])
     r.close()
+
+
+def test_blocking_moves_wait_and_return_the_element(blocking):
+    blocking.rpush("src", "a")
+    assert blocking.brpoplpush("src", "dst", timeout=1) == b"a"
+    assert blocking.blmove("dst", "src", 1, "LEFT", "LEFT") == b"a"
+    assert blocking.blmove("none", "src", timeout=0.05) is None
+    with pytest.raises(TypeError) as e:
+        blocking.blmove("src", "dst")
+    assert str(e.value).startswith("blmove needs a timeout in seconds")

@@ -152,6 +152,96 @@ impl Client {
         blocking_pop(slf, "BRPOP", keys, timeout)
     }
 
+    /// LINSERT `value` before or after (`where`) the first `refvalue`: the new length, -1
+    /// when `refvalue` is not in the list, 0 when the list does not exist.
+    fn linsert(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        r#where: &Bound<'_, PyAny>,
+        refvalue: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let text = crate::args::to_text(r#where, "where")?;
+        let place = match text.to_ascii_uppercase().as_str() {
+            "BEFORE" => "BEFORE",
+            "AFTER" => "AFTER",
+            _ => {
+                return Err(value_error(format!(
+                    "linsert: where must be 'BEFORE' or 'AFTER', not '{text}'"
+                )));
+            }
+        };
+        let mut c = cmd1("LINSERT", name, "name")?;
+        c.arg(place);
+        push(&mut c, refvalue, "refvalue")?;
+        push(&mut c, value, "value")?;
+        Self::run(slf, c, Shape::Raw)
+    }
+
+    /// LMOVE the `src` end of `first_list` to the `dest` end of `second_list`: the element,
+    /// or `None` when `first_list` is empty.
+    #[pyo3(signature = (first_list, second_list, src = None, dest = None))]
+    fn lmove(
+        slf: &Bound<'_, Self>,
+        first_list: &Bound<'_, PyAny>,
+        second_list: &Bound<'_, PyAny>,
+        src: Option<&Bound<'_, PyAny>>,
+        dest: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let mut c = cmd1("LMOVE", first_list, "first_list")?;
+        push(&mut c, second_list, "second_list")?;
+        c.arg(src.map_or(Ok("LEFT"), |v| side(v, "lmove", "src"))?);
+        c.arg(dest.map_or(Ok("RIGHT"), |v| side(v, "lmove", "dest"))?);
+        Self::run(slf, c, Shape::Raw)
+    }
+
+    /// RPOPLPUSH: the element moved from the tail of `src` to the head of `dst`, or `None`.
+    fn rpoplpush(
+        slf: &Bound<'_, Self>,
+        src: &Bound<'_, PyAny>,
+        dst: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let mut c = cmd1("RPOPLPUSH", src, "src")?;
+        push(&mut c, dst, "dst")?;
+        Self::run(slf, c, Shape::Raw)
+    }
+
+    /// BRPOPLPUSH on a dedicated connection: the element, or `None` after `timeout` seconds
+    /// (required and positive, as for `blpop`).
+    #[pyo3(signature = (src, dst, timeout))]
+    fn brpoplpush(
+        slf: &Bound<'_, Self>,
+        src: &Bound<'_, PyAny>,
+        dst: &Bound<'_, PyAny>,
+        timeout: f64,
+    ) -> PyResult<Py<PyAny>> {
+        blocking(slf, "BRPOPLPUSH", timeout, Shape::Raw, |c| {
+            push(c, src, "src")?;
+            push(c, dst, "dst")
+        })
+    }
+
+    /// BLMOVE on a dedicated connection: as `lmove`, waiting up to `timeout` seconds
+    /// (required and positive) for an element; `None` if none came.
+    #[pyo3(signature = (first_list, second_list, timeout, src = None, dest = None))]
+    fn blmove(
+        slf: &Bound<'_, Self>,
+        first_list: &Bound<'_, PyAny>,
+        second_list: &Bound<'_, PyAny>,
+        timeout: f64,
+        src: Option<&Bound<'_, PyAny>>,
+        dest: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let from = src.map_or(Ok("LEFT"), |v| side(v, "blmove", "src"))?;
+        let to = dest.map_or(Ok("RIGHT"), |v| side(v, "blmove", "dest"))?;
+        blocking(slf, "BLMOVE", timeout, Shape::Raw, |c| {
+            push(c, first_list, "first_list")?;
+            push(c, second_list, "second_list")?;
+            c.arg(from).arg(to);
+            Ok(())
+        })
+    }
+
     /// SADD: how many were added.
     #[pyo3(signature = (name, *values))]
     fn sadd(
@@ -246,6 +336,19 @@ impl Client {
         set_op(slf, "SDIFF", keys, args)
     }
 
+    /// SMOVE `value` from set `src` to set `dst`: whether it was a member of `src`.
+    fn smove(
+        slf: &Bound<'_, Self>,
+        src: &Bound<'_, PyAny>,
+        dst: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let mut c = cmd1("SMOVE", src, "src")?;
+        push(&mut c, dst, "dst")?;
+        push(&mut c, value, "value")?;
+        Self::run(slf, c, Shape::Bool)
+    }
+
     /// SCARD.
     fn scard(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         Self::run(slf, cmd1("SCARD", name, "name")?, Shape::Raw)
@@ -297,6 +400,23 @@ fn blocking_pop(
     keys: &Bound<'_, PyAny>,
     timeout: f64,
 ) -> PyResult<Py<PyAny>> {
+    blocking(slf, word, timeout, Shape::Tuple, |c| {
+        let n = push_keys(c, keys, &PyTuple::empty(slf.py()))?;
+        need_keys(slf.py(), n, word)
+    })
+}
+
+/// A blocking command (`word`, the arguments `fill` pushes, then `timeout`) on a dedicated
+/// connection. The timeout must be positive: a command never waits without a deadline, and
+/// redis-py's default (0, forever) would silently become one here. The Python classes check
+/// it first, to tell a missing timeout from a bad one.
+fn blocking(
+    slf: &Bound<'_, Client>,
+    word: &'static str,
+    timeout: f64,
+    shape: Shape,
+    fill: impl FnOnce(&mut redis::Cmd) -> PyResult<()>,
+) -> PyResult<Py<PyAny>> {
     let this = slf.get();
     if matches!(this.kind, Kind::Pipeline { .. }) {
         return Err(type_error(format!(
@@ -314,19 +434,27 @@ fn blocking_pop(
     }
     let block = duration(timeout, "timeout")?;
     let mut c = redis::cmd(word);
-    need_keys(
-        slf.py(),
-        push_keys(&mut c, keys, &PyTuple::empty(slf.py()))?,
-        word,
-    )?;
+    fill(&mut c)?;
     c.arg(float_text(timeout));
     let decode = this.decode;
     this.spawn_abortable(slf.py(), move |m| async move {
         let value: Value = m.cmd_blocking(&c, block).await?;
         Ok(Reply::Value {
             value,
-            shape: Shape::Tuple,
+            shape,
             decode,
         })
     })
+}
+
+/// A list end for LMOVE/BLMOVE: `LEFT` or `RIGHT`, in any case.
+fn side(v: &Bound<'_, PyAny>, command: &str, what: &str) -> PyResult<&'static str> {
+    let text = crate::args::to_text(v, what)?;
+    match text.to_ascii_uppercase().as_str() {
+        "LEFT" => Ok("LEFT"),
+        "RIGHT" => Ok("RIGHT"),
+        _ => Err(value_error(format!(
+            "{command}: {what} must be 'LEFT' or 'RIGHT', not '{text}'"
+        ))),
+    }
 }

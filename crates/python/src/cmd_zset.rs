@@ -7,7 +7,7 @@ use redis_ssot::redis;
 
 use crate::args::{float_text, push, push_all};
 use crate::client::Client;
-use crate::cmd_keys::{cmd1, need_keys};
+use crate::cmd_keys::{cmd1, need_keys, push_keys};
 use crate::errors::{type_error, value_error};
 use crate::reply::Shape;
 
@@ -197,6 +197,19 @@ impl Client {
         let mut c = cmd1("ZSCORE", name, "name")?;
         push(&mut c, value, "value")?;
         Self::run(slf, c, Shape::Float)
+    }
+
+    /// ZMSCORE: one score (float) or `None` per member, in order.
+    fn zmscore(
+        slf: &Bound<'_, Self>,
+        key: &Bound<'_, PyAny>,
+        members: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let mut c = cmd1("ZMSCORE", key, "key")?;
+        if push_keys(&mut c, members, &PyTuple::empty(slf.py()))? == 0 {
+            return Err(value_error("zmscore needs at least one member"));
+        }
+        Self::run(slf, c, Shape::Floats)
     }
 
     /// ZINCRBY: the new score.

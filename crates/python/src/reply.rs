@@ -23,6 +23,8 @@ pub(crate) enum Shape {
     SetResult,
     /// A float, or `None` for nil (`ZSCORE`, `ZINCRBY`, `INCRBYFLOAT`).
     Float,
+    /// An array of numbers or nils as a list of floats and `None`s (`ZMSCORE`).
+    Floats,
     /// Field/value pairs as a dict (`HGETALL`).
     Dict,
     /// An array as a Python set (`SMEMBERS`).
@@ -69,6 +71,13 @@ pub(crate) fn to_py(
             Value::Nil => Ok(py.None()),
             v => Ok(PyFloat::new(py, float_of(py, v)?).into_any().unbind()),
         },
+        Shape::Floats => {
+            let list = PyList::empty(py);
+            for item in items(value) {
+                list.append(to_py(py, item, Shape::Float, decode)?)?;
+            }
+            Ok(list.into_any().unbind())
+        }
         Shape::Dict => dict(py, value, decode),
         Shape::Set => {
             let set = PySet::empty(py)?;
