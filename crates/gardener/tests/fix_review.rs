@@ -504,3 +504,53 @@ fn a_comment_on_a_moved_name_of_a_parenthesised_import_moves_with_it() {
         "from pkg.redis_manager import (\n    RedisManager,  # the old one\n)\n\nx = RedisManager\n"
     );
 }
+
+#[test]
+fn a_mapping_into_a_name_another_import_binds_is_left_for_review() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path();
+    let from_other = "from pkg.auth.redis_manager import AuthRedisManager\nfrom pkg.other import RedisManager\n\n\n\
+def f(a: AuthRedisManager, b: RedisManager):\n    pass\n";
+    let module_alias = "import pkg.other as RedisManager\nfrom pkg.auth.redis_manager import AuthRedisManager\n\n\n\
+def f(a: AuthRedisManager):\n    return RedisManager\n";
+    let same_object = "from pkg.auth.redis_manager import AuthRedisManager\nfrom pkg.redis_manager import RedisManager\n\n\n\
+def f(a: AuthRedisManager, b: RedisManager):\n    pass\n";
+    edge(
+        root,
+        &[
+            ("pkg/other.py", "class RedisManager:\n    pass\n"),
+            ("pkg/svc/from_other.py", from_other),
+            ("pkg/svc/module_alias.py", module_alias),
+            ("pkg/svc/same_object.py", same_object),
+        ],
+    );
+    let plan = fix_all(root);
+    assert_eq!(
+        reviews(&plan),
+        vec![
+            (
+                "pkg/svc/from_other.py".to_owned(),
+                1,
+                "deprecated_import",
+                "`AuthRedisManager` would become `RedisManager`, which the import at line 2 \
+                 already binds to `pkg.other.RedisManager`"
+                    .to_owned()
+            ),
+            (
+                "pkg/svc/module_alias.py".to_owned(),
+                2,
+                "deprecated_import",
+                "`AuthRedisManager` would become `RedisManager`, which the import at line 1 \
+                 already binds to `pkg.other`"
+                    .to_owned()
+            ),
+        ]
+    );
+    assert_eq!(read(root, "pkg/svc/from_other.py"), from_other);
+    assert_eq!(read(root, "pkg/svc/module_alias.py"), module_alias);
+    assert_eq!(
+        read(root, "pkg/svc/same_object.py"),
+        "from pkg.redis_manager import RedisManager\n\n\n\
+def f(a: RedisManager, b: RedisManager):\n    pass\n"
+    );
+}

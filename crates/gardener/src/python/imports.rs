@@ -153,6 +153,51 @@ fn member_edits(
     Ok(edits)
 }
 
+/// The first import of the file that binds `local`: where, and the path it stands for.
+/// Names of `renamed` (the statement being repaired by `d`) that will themselves become
+/// `local` are not counted: after the fix they are the same import.
+fn import_binding(
+    facts: &Facts,
+    package: &[String],
+    local: &str,
+    renamed: &StmtImportFrom,
+    d: &DeprecatedImport,
+) -> Option<(usize, Vec<String>)> {
+    for stmt in &facts.imports {
+        match stmt {
+            Stmt::Import(i) => {
+                for alias in &i.names {
+                    let module = dotted(alias.name.as_str());
+                    let (bound, path) = match &alias.asname {
+                        Some(a) => (a.as_str(), module.clone()),
+                        None => (module[0].as_str(), vec![module[0].clone()]),
+                    };
+                    if bound == local {
+                        return Some((usize::from(alias.name.range.start()), path));
+                    }
+                }
+            }
+            Stmt::ImportFrom(f) => {
+                let same = std::ptr::eq(f, renamed);
+                for alias in &f.names {
+                    let bound = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
+                    if bound != local || alias.name.as_str() == "*" {
+                        continue;
+                    }
+                    if same && d.mapped(alias.name.as_str()) == local {
+                        continue;
+                    }
+                    let mut path = from_module(f, package).unwrap_or_default();
+                    path.push(alias.name.as_str().to_owned());
+                    return Some((usize::from(alias.name.range.start()), path));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// `from module import names`.
 fn from_import(ctx: &mut FileContext, f: &StmtImportFrom, package: &[String], facts: &Facts) {
     let Some(module) = from_module(f, package) else {
@@ -164,7 +209,7 @@ fn from_import(ctx: &mut FileContext, f: &StmtImportFrom, package: &[String], fa
         let fixing = ctx.fixing;
         ctx.import(&module, module_offset, |d| {
             fixing.map_or_else(Repair::default, |index| {
-                names_to_replacement(index, d, &module, f, facts, source)
+                names_to_replacement(index, d, (&module, package), f, facts, source)
             })
         });
         return;
@@ -234,7 +279,7 @@ fn from_import(ctx: &mut FileContext, f: &StmtImportFrom, package: &[String], fa
 fn names_to_replacement(
     index: &ModuleIndex,
     d: &DeprecatedImport,
-    module: &[String],
+    (module, package): (&[String], &[String]),
     f: &StmtImportFrom,
     facts: &Facts,
     source: &[u8],
@@ -277,6 +322,21 @@ fn names_to_replacement(
                 "`{name}` would become `{target}`, which is already bound at line {} of this \
                  file",
                 super::line_of(facts.source, at)
+            ));
+            continue;
+        }
+        if asname.is_none()
+            && target != name
+            && let Some((at, other)) = import_binding(facts, package, target, f, d)
+            && !(other
+                .split_last()
+                .is_some_and(|(last, m)| last == target && m == new))
+        {
+            reasons.push(format!(
+                "`{name}` would become `{target}`, which the import at line {} already binds \
+                 to `{}`",
+                super::line_of(facts.source, at),
+                other.join(".")
             ));
             continue;
         }
