@@ -301,3 +301,50 @@ async def test_brpoplpush_and_blmove_wait_on_a_dedicated_connection_with_a_timeo
         await asyncio.wait_for(manager.brpoplpush("never", "dst", timeout=20), 0.05)
     await manager.rpush("q", "x")
     assert await manager.brpoplpush("q", "dst", timeout=1) == b"x", "the cancelled wait gave its connection back"
+
+
+async def test_script_load_script_exists_and_time(manager, redispy):
+    sha = await manager.script_load("return ARGV[1]")
+    assert sha == "098e0f0d1448c0a81dafe820f66d460eb09263da"
+    assert type(sha) is str, "a str even without decode_responses, as redis-py"
+    assert sha == await redispy.script_load("return ARGV[1]")
+    assert await manager.evalsha(sha, 0, "hi") == b"hi"
+    assert await manager.script_exists(sha, "0" * 40) == [True, False]
+    assert await manager.script_exists(sha, "0" * 40) == await redispy.script_exists(sha, "0" * 40)
+    with pytest.raises(ValueError) as e:
+        await manager.script_exists()
+    assert str(e.value) == "script_exists needs at least one sha"
+    pipe = manager.pipeline()
+    assert await pipe.script_load("return 1").script_exists(sha).execute() == [
+        "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+        [True],
+    ]
+
+    seconds, micros = await manager.time()
+    theirs = await redispy.time()
+    assert type(seconds) is int and type(micros) is int
+    assert 0 <= micros < 1_000_000
+    assert abs((theirs[0] + theirs[1] / 1e6) - (seconds + micros / 1e6)) < 2
+    seconds, _ = await manager.client(decode_responses=True).time()
+    assert type(seconds) is int
+
+
+async def test_set_stores_and_flushall(manager, redispy):
+    await manager.sadd("a", "1", "2", "3")
+    await manager.sadd("b", "2", "3", "4")
+    assert await manager.sinterstore("i", ["a", "b"]) == 2
+    assert await manager.smembers("i") == {b"2", b"3"}
+    assert await manager.sunionstore("u", "a", "b") == 4
+    assert await manager.sdiffstore("d", ["a", "b"]) == 1
+    assert await manager.smembers("d") == {b"1"}
+    assert await manager.sdiffstore("d", "missing") == 0
+    assert await manager.exists("d") == 0, "an empty result deletes the destination"
+    assert await manager.sunionstore("u2", ["a", "b"]) == await redispy.sunionstore("u3", ["a", "b"])
+    with pytest.raises(redis_ssot.InvalidKey) as e:
+        await manager.sinterstore("x", [])
+    assert str(e.value) == "invalid key: sinterstore needs at least one key"
+    assert await manager.flushall() is True
+    assert await manager.dbsize() == 0
+    await manager.set("k", "v")
+    assert await manager.flushall(asynchronous=True) is True
+    assert await manager.dbsize() == 0

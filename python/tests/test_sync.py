@@ -171,3 +171,14 @@ def test_blocking_moves_wait_and_return_the_element(blocking):
     with pytest.raises(TypeError) as e:
         blocking.blmove("src", "dst")
     assert str(e.value).startswith("blmove needs a timeout in seconds")
+
+
+def test_server_and_script_cache_commands_block_and_return_values(blocking):
+    sha = blocking.script_load("return 7")
+    assert blocking.script_exists(sha) == [True]
+    assert blocking.evalsha(sha, 0) == 7
+    seconds, micros = blocking.time()
+    assert abs(seconds + micros / 1e6 - time.time()) < 2
+    blocking.set("k", "v")
+    assert blocking.flushall() is True
+    assert blocking.dbsize() == 0

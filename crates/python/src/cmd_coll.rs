@@ -336,6 +336,39 @@ impl Client {
         set_op(slf, "SDIFF", keys, args)
     }
 
+    /// SINTERSTORE into `dest`: the size of the stored intersection.
+    #[pyo3(signature = (dest, keys, *args))]
+    fn sinterstore(
+        slf: &Bound<'_, Self>,
+        dest: &Bound<'_, PyAny>,
+        keys: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<Py<PyAny>> {
+        set_store(slf, "SINTERSTORE", dest, keys, args)
+    }
+
+    /// SUNIONSTORE into `dest`: the size of the stored union.
+    #[pyo3(signature = (dest, keys, *args))]
+    fn sunionstore(
+        slf: &Bound<'_, Self>,
+        dest: &Bound<'_, PyAny>,
+        keys: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<Py<PyAny>> {
+        set_store(slf, "SUNIONSTORE", dest, keys, args)
+    }
+
+    /// SDIFFSTORE into `dest`: the size of the stored difference.
+    #[pyo3(signature = (dest, keys, *args))]
+    fn sdiffstore(
+        slf: &Bound<'_, Self>,
+        dest: &Bound<'_, PyAny>,
+        keys: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<Py<PyAny>> {
+        set_store(slf, "SDIFFSTORE", dest, keys, args)
+    }
+
     /// SMOVE `value` from set `src` to set `dst`: whether it was a member of `src`.
     fn smove(
         slf: &Bound<'_, Self>,
@@ -392,6 +425,22 @@ fn set_op(
         &word.to_ascii_lowercase(),
     )?;
     Client::run(slf, c, Shape::Set)
+}
+
+fn set_store(
+    slf: &Bound<'_, Client>,
+    word: &str,
+    dest: &Bound<'_, PyAny>,
+    keys: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+) -> PyResult<Py<PyAny>> {
+    let mut c = cmd1(word, dest, "dest")?;
+    need_keys(
+        slf.py(),
+        push_keys(&mut c, keys, args)?,
+        &word.to_ascii_lowercase(),
+    )?;
+    Client::run(slf, c, Shape::Raw)
 }
 
 fn blocking_pop(

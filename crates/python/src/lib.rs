@@ -14,6 +14,7 @@
 //!   `redis_ssot.sync`; operator controls; pipelines.
 //! - `cmd_keys`, `cmd_string`, `cmd_hash`, `cmd_coll`, `cmd_zset`: the commands, with redis-py's
 //!   names and shapes. `cmd_scan`: HSCAN/SSCAN/ZSCAN steps (their `*_iter` loops are Python).
+//!   `cmd_server`: TIME, FLUSHALL and the script cache.
 //! - [`pubsub`]: `PubSub` over one dynamic subscription. [`script`]: `register_script`.
 //! - [`stores`]: the Rust stores with the seeds' names (shared key layout).
 //! - [`args`]: Python values to Redis arguments. [`reply`]: replies to Python values.
@@ -28,6 +29,7 @@ mod cmd_coll;
 mod cmd_hash;
 pub(crate) mod cmd_keys;
 mod cmd_scan;
+mod cmd_server;
 mod cmd_string;
 mod cmd_zset;
 pub(crate) mod config;

@@ -39,6 +39,10 @@ pub(crate) enum Shape {
     HScan,
     /// `[cursor, member/score pairs]` as `(int, [(member, float)])` (`ZSCAN`).
     ZScan,
+    /// A string as `str` whatever the decoding (`SCRIPT LOAD`'s SHA1, as redis-py).
+    Text,
+    /// `[seconds, microseconds]` as `(int, int)` (`TIME`).
+    Time,
     /// An array as a tuple, nil as `None` (`BLPOP`).
     Tuple,
     /// `None` whatever the reply (commands whose reply carries nothing).
@@ -95,6 +99,14 @@ pub(crate) fn to_py(
         }
         Shape::Scored => scored(py, value, decode),
         Shape::Scan | Shape::HScan | Shape::ZScan => scan(py, value, shape, decode),
+        Shape::Text => raw(py, value, true),
+        Shape::Time => {
+            let parts: PyResult<Vec<Py<PyAny>>> = items(value)
+                .into_iter()
+                .map(|v| Ok(int_of(py, v)?.into_pyobject(py)?.into_any().unbind()))
+                .collect();
+            Ok(PyTuple::new(py, parts?)?.into_any().unbind())
+        }
         Shape::Tuple => match value {
             Value::Nil => Ok(py.None()),
             v => {
