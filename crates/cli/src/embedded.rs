@@ -2,14 +2,18 @@
 //!
 //! `make run` must work on a fresh machine with nothing configured, so the binary starts its
 //! own server: on a unix socket in a private directory (or loopback TCP for the benchmark, to
-//! match the published figures), waits until it answers PING, and kills it when dropped. The
-//! child also gets `PR_SET_PDEATHSIG`, so even a SIGKILLed `redis-ssot` does not leave it
-//! running.
+//! match the published figures), waits until it answers PING, starts it again if it exits,
+//! and kills it when dropped. The child also gets `PR_SET_PDEATHSIG`, so even a SIGKILLed
+//! `redis-ssot` does not leave it running.
 
+use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Where the embedded server listens.
@@ -21,11 +25,42 @@ pub enum Listen {
     Tcp,
 }
 
-/// A running `redis-server` child; killed on drop.
+/// A running `redis-server` child, restarted if it exits; killed on drop.
+///
+/// A child that dies (killed, out of memory, a crash) would otherwise leave the gateway
+/// "reconnecting" forever with nothing in its log: a watcher thread notices the exit within
+/// 200 ms, logs it with the exit status, and starts the server again on the same socket and
+/// data directory (with `--data-dir`, the AOF brings the data back), waiting 1 s, 2 s, … up to
+/// 30 s between attempts while it keeps failing. The manager reconnects on its own.
 pub struct EmbeddedRedis {
-    child: Child,
+    shared: Arc<Shared>,
     url: String,
+    watcher: Option<JoinHandle<()>>,
     _tmp: Option<tempfile::TempDir>,
+}
+
+/// The current child's pid, for SIGSTOP/SIGCONT outage simulation; follows restarts.
+#[derive(Clone)]
+pub struct ChildPid(Arc<Shared>);
+
+impl ChildPid {
+    /// The pid of the server running now.
+    pub fn get(&self) -> u32 {
+        self.0.child().id()
+    }
+}
+
+struct Shared {
+    child: Mutex<Child>,
+    stopping: AtomicBool,
+    args: Vec<OsString>,
+    probe: Probe,
+}
+
+impl Shared {
+    fn child(&self) -> MutexGuard<'_, Child> {
+        self.child.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl EmbeddedRedis {
@@ -45,24 +80,27 @@ impl EmbeddedRedis {
             None => tmp.path().to_path_buf(),
         };
         let socket = tmp.path().join("redis.sock");
-        let mut cmd = Command::new("redis-server");
-        cmd.arg("--bind")
-            .arg("127.0.0.1")
-            .arg("--dir")
-            .arg(&dir)
-            .arg("--save")
-            .arg("");
-        cmd.arg("--appendonly")
-            .arg(if data_dir.is_some() { "yes" } else { "no" });
-        cmd.arg("--daemonize")
-            .arg("no")
-            .arg("--loglevel")
-            .arg("warning");
-        cmd.arg("--logfile").arg(tmp.path().join("redis.log"));
+        let mut args: Vec<OsString> = vec![
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--dir".into(),
+            dir.into_os_string(),
+            "--save".into(),
+            "".into(),
+            "--appendonly".into(),
+            if data_dir.is_some() { "yes" } else { "no" }.into(),
+            "--daemonize".into(),
+            "no".into(),
+            "--loglevel".into(),
+            "warning".into(),
+            "--logfile".into(),
+            tmp.path().join("redis.log").into_os_string(),
+        ];
         let (url, probe) = match listen {
             Listen::Unix => {
-                cmd.arg("--port").arg("0").arg("--unixsocket").arg(&socket);
-                cmd.arg("--unixsocketperm").arg("700");
+                args.extend(["--port".into(), "0".into(), "--unixsocket".into()]);
+                args.push(socket.clone().into_os_string());
+                args.extend(["--unixsocketperm".into(), "700".into()]);
                 (
                     format!("redis+unix://{}", socket.display()),
                     Probe::Unix(socket.clone()),
@@ -70,36 +108,31 @@ impl EmbeddedRedis {
             }
             Listen::Tcp => {
                 let port = free_port().map_err(|e| format!("no free port: {e}"))?;
-                cmd.arg("--port").arg(port.to_string());
+                args.extend(["--port".into(), port.to_string().into()]);
                 (format!("redis://127.0.0.1:{port}"), Probe::Tcp(port))
             }
         };
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => "redis-server is not installed. Install it with \
-                `sudo apt-get install redis-server` (Debian/Ubuntu), or point at a server with \
-                --redis-url / REDIS_URL."
-                .to_string(),
-            _ => format!("cannot start redis-server: {e}"),
-        })?;
-        let mut me = EmbeddedRedis {
-            child,
-            url,
-            _tmp: Some(tmp),
+        let mut child = spawn(&args)?;
+        wait_ready(&mut child, &probe, Duration::from_secs(10))?;
+        let shared = Arc::new(Shared {
+            child: Mutex::new(child),
+            stopping: AtomicBool::new(false),
+            args,
+            probe,
+        });
+        let watcher = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("embedded-redis".into())
+                .spawn(move || watch(&shared))
+                .map_err(|e| format!("cannot start the thread that watches redis-server: {e}"))?
         };
-        me.wait_ready(&probe, Duration::from_secs(10))?;
-        Ok(me)
+        Ok(EmbeddedRedis {
+            shared,
+            url,
+            watcher: Some(watcher),
+            _tmp: Some(tmp),
+        })
     }
 
     /// The URL to hand to the manager.
@@ -107,38 +140,115 @@ impl EmbeddedRedis {
         &self.url
     }
 
-    /// The child's pid (for SIGSTOP/SIGCONT outage simulation).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    /// The running child's pid, now and after any restart.
+    pub fn pid(&self) -> ChildPid {
+        ChildPid(self.shared.clone())
     }
+}
 
-    fn wait_ready(&mut self, probe: &Probe, within: Duration) -> Result<(), String> {
-        let until = Instant::now() + within;
+/// Starts `redis-server` with `args`; it dies with this process (PDEATHSIG).
+fn spawn(args: &[OsString]) -> Result<Child, String> {
+    let mut cmd = Command::new("redis-server");
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "redis-server is not installed. Install it with \
+            `sudo apt-get install redis-server` (Debian/Ubuntu), or point at a server with \
+            --redis-url / REDIS_URL."
+            .to_string(),
+        _ => format!("cannot start redis-server: {e}"),
+    })
+}
+
+fn wait_ready(child: &mut Child, probe: &Probe, within: Duration) -> Result<(), String> {
+    let until = Instant::now() + within;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("redis-server exited during start-up ({status})"));
+        }
+        if probe.pong() {
+            return Ok(());
+        }
+        if Instant::now() > until {
+            return Err("redis-server did not answer PING within 10 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Restarts the child whenever it exits, until the server is being stopped.
+fn watch(shared: &Shared) {
+    let mut backoff = Duration::from_secs(1);
+    let mut restarts = 0u32;
+    while !shared.stopping.load(Ordering::Acquire) {
+        std::thread::park_timeout(Duration::from_millis(200));
+        if shared.stopping.load(Ordering::Acquire) {
+            return;
+        }
+        let status = match shared.child().try_wait() {
+            Ok(Some(status)) => status,
+            _ => continue,
+        };
+        tracing::error!(
+            %status,
+            "the embedded redis-server exited; starting it again on the same socket"
+        );
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("redis-server exited during start-up ({status})"));
+            let started = spawn(&shared.args).and_then(|mut c| {
+                wait_ready(&mut c, &shared.probe, Duration::from_secs(10)).map(|()| c)
+            });
+            match started {
+                Ok(child) => {
+                    restarts += 1;
+                    *shared.child() = child;
+                    tracing::warn!(restarts, "the embedded redis-server is running again");
+                    backoff = Duration::from_secs(1);
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(
+                        error = %e,
+                        retry_in_s = backoff.as_secs(),
+                        "the embedded redis-server did not start again"
+                    );
+                    std::thread::park_timeout(backoff);
+                    if shared.stopping.load(Ordering::Acquire) {
+                        return;
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
             }
-            if probe.pong() {
-                return Ok(());
-            }
-            if Instant::now() > until {
-                return Err("redis-server did not answer PING within 10 s".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
 
 impl Drop for EmbeddedRedis {
     fn drop(&mut self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        if let Some(w) = self.watcher.take() {
+            w.thread().unpark();
+            let _ = w.join();
+        }
+        let mut child = self.shared.child();
         // SIGCONT first: a paused (outage-simulation) server ignores SIGTERM until resumed.
-        let pid = self.child.id() as libc::pid_t;
+        let pid = child.id() as libc::pid_t;
         // SAFETY: plain kill(2) on our own child's pid.
         unsafe {
             libc::kill(pid, libc::SIGCONT);
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

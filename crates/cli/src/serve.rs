@@ -2,8 +2,9 @@
 //!
 //! With no `--redis-url` and no `REDIS_URL`, it starts its own `redis-server` on a unix
 //! socket in a private directory, and the page gets a "simulate outage" control that pauses
-//! that child for a few seconds (SIGSTOP/SIGCONT). Ctrl-C or SIGTERM stops the gateway, drains
-//! the manager and stops the child; the child also dies with this process (PDEATHSIG).
+//! that child for a few seconds (SIGSTOP/SIGCONT). A child that exits is logged and started
+//! again (see `embedded`). Ctrl-C or SIGTERM stops the gateway, drains the manager and stops
+//! the child; the child also dies with this process (PDEATHSIG).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use gateway::{AuthMode, GatewayConfig};
 
-use crate::embedded::Listen;
+use crate::embedded::{ChildPid, Listen};
 use crate::target::RedisTarget;
 
 /// Arguments of `redis-ssot serve`.
@@ -86,7 +87,9 @@ pub async fn run(args: ServeArgs) -> Result<i32, String> {
     }
     if let RedisTarget::Embedded(child) = &target {
         let pid = child.pid();
-        gw.outage = Some(Arc::new(move |pause: Duration| simulate_outage(pid, pause)));
+        gw.outage = Some(Arc::new(move |pause: Duration| {
+            simulate_outage(&pid, pause)
+        }));
     }
     println!(
         "redis-ssot gateway: open http://{}/ in a browser (Ctrl-C stops it)",
@@ -99,18 +102,22 @@ pub async fn run(args: ServeArgs) -> Result<i32, String> {
     Ok(0)
 }
 
-/// Pauses the embedded server (SIGSTOP) and resumes it after `pause` (SIGCONT).
-fn simulate_outage(pid: u32, pause: Duration) {
-    let pid = pid as libc::pid_t;
+/// Pauses the embedded server (SIGSTOP) and resumes it after `pause` (SIGCONT), unless it was
+/// restarted meanwhile (its pid then belongs to nobody of ours).
+fn simulate_outage(child: &ChildPid, pause: Duration) {
+    let paused = child.get();
     // SAFETY: kill(2) on our own child's pid.
     unsafe {
-        libc::kill(pid, libc::SIGSTOP);
+        libc::kill(paused as libc::pid_t, libc::SIGSTOP);
     }
+    let child = child.clone();
     std::thread::spawn(move || {
         std::thread::sleep(pause);
-        // SAFETY: as above.
-        unsafe {
-            libc::kill(pid, libc::SIGCONT);
+        if child.get() == paused {
+            // SAFETY: as above.
+            unsafe {
+                libc::kill(paused as libc::pid_t, libc::SIGCONT);
+            }
         }
     });
 }
