@@ -78,10 +78,15 @@ pub struct GatewayConfig {
     /// Login mode.
     pub auth: AuthMode,
     /// `Some` only when the caller runs its own embedded Redis: enables
-    /// `POST /api/simulate-outage` and the page's control.
+    /// `POST /api/simulate-outage`. In demo login mode any logged-in user may call it (the
+    /// page's control); with a real authenticator (JWT) only the admin token may, so the
+    /// route exists then only when [`GatewayConfig::admin_token`] is set.
     pub outage: Option<OutageHook>,
     /// How long one simulated outage pauses Redis.
     pub outage_duration: Duration,
+    /// How long after a simulated outage ends before the next may start (one at a time,
+    /// for the whole gateway, whoever asks; see [`crate::outage`]).
+    pub outage_cooldown: Duration,
     /// Session lifetime.
     pub session_ttl: Duration,
     /// Login rate limits.
@@ -114,6 +119,7 @@ impl GatewayConfig {
             auth: AuthMode::Demo,
             outage: None,
             outage_duration: Duration::from_secs(5),
+            outage_cooldown: Duration::from_secs(30),
             session_ttl: Duration::from_secs(24 * 3600),
             login_limit: LoginLimit {
                 per_user: 10,

@@ -133,6 +133,15 @@ impl ApiError {
         }
     }
 
+    /// 429 with `Retry-After` and its own `code`: something that is one at a time for the
+    /// whole gateway (a simulated outage) is busy.
+    pub fn busy(code: &'static str, message: impl Into<String>, retry_after: Duration) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+        }
+    }
+
     /// 503 with `Retry-After`: Redis cannot serve this now.
     pub fn unavailable(message: impl Into<String>, retry_after: Duration) -> ApiError {
         ApiError {

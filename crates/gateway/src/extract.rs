@@ -6,6 +6,8 @@
 //! - [`Authed`]: a live, non-revoked session from the `Authorization` header or `?token=`.
 //! - [`Accepting`]: the readiness gate in front of the WebSocket upgrade.
 //! - [`Admin`]: the operator's admin token.
+//! - [`OutageCaller`]: who may simulate an outage (a session in demo mode, else the admin).
+//! - [`NoBody`]: a route that takes no body (empty, or `{}`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -62,6 +64,40 @@ impl<T: FromFields, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         })?;
         crate::body::parse(&bytes, "the body")
             .map(ApiJson)
+            .map_err(ApiError::from_field)
+    }
+}
+
+/// The body of a route that takes none: empty, or a JSON object without fields (`{}`, what
+/// many clients send by default). Anything else is a 400 in the body module's words
+/// (`unknown field "seconds"; the body takes no fields`), so a client that believes it is
+/// setting something learns that it is not.
+#[derive(Debug, Clone, Copy)]
+pub struct NoBody;
+
+struct NoFields;
+
+impl FromFields for NoFields {
+    fn from_fields(_: &mut crate::body::Fields) -> Result<Self, crate::body::FieldError> {
+        Ok(NoFields)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for NoBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(BODY_LIMIT),
+                _ => ApiError::bad_request("the request body could not be read to its end"),
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(NoBody);
+        }
+        crate::body::parse::<NoFields>(&bytes, "the body")
+            .map(|NoFields| NoBody)
             .map_err(ApiError::from_field)
     }
 }
@@ -197,6 +233,40 @@ impl FromRequestParts<AppState> for Admin {
                 "admin token required: send Authorization: Bearer <admin token>",
             ))
         }
+    }
+}
+
+/// Who asked for a simulated outage. In demo login mode any session may (the page's
+/// control: whoever types a name is that user anyway); with a real authenticator (JWT) the
+/// pause hits real users, so only the operator's admin token may.
+#[derive(Debug, Clone)]
+pub enum OutageCaller {
+    /// A demo session.
+    Session(Box<Authed>),
+    /// The admin token.
+    Admin,
+}
+
+impl OutageCaller {
+    /// For the log: the user, or `admin`.
+    pub fn name(&self) -> &str {
+        match self {
+            OutageCaller::Session(who) => &who.session.user,
+            OutageCaller::Admin => "admin",
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for OutageCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        if app.outage_for_sessions() {
+            let who = Authed::from_request_parts(parts, app).await?;
+            return Ok(OutageCaller::Session(Box::new(who)));
+        }
+        Admin::from_request_parts(parts, app).await?;
+        Ok(OutageCaller::Admin)
     }
 }
 

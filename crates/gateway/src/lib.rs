@@ -9,6 +9,8 @@
 //! ## Map
 //! - [`config`]: [`GatewayConfig`], auth mode, the outage hook, limits.
 //! - [`admin`]: the operator's admin token (digest only, constant-time check).
+//! - [`outage`]: [`OutageGate`](outage::OutageGate), one simulated outage at a time and a
+//!   cooldown after it.
 //! - [`server`]: [`serve`] (bind, log the URL, run until shutdown).
 //! - [`state`]: [`AppState`], what every handler shares.
 //! - [`routes`]: [`router`] and one file per group of HTTP routes.
@@ -52,6 +54,7 @@ pub mod ids;
 pub mod keys;
 pub mod metrics;
 pub mod notice;
+pub mod outage;
 pub mod routes;
 pub mod server;
 pub mod state;

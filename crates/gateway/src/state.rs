@@ -13,6 +13,7 @@ use crate::config::{AuthMode, GatewayConfig};
 use crate::eventlog::EventLog;
 use crate::history::Threads;
 use crate::hub::Hub;
+use crate::outage::OutageGate;
 
 struct Shared {
     config: GatewayConfig,
@@ -23,6 +24,7 @@ struct Shared {
     log: EventLog,
     threads: Threads,
     hub: Hub,
+    outage: OutageGate,
     instance: String,
 }
 
@@ -59,6 +61,7 @@ impl AppState {
                 ),
                 threads: Threads::new(manager.clone()),
                 hub: Hub::start(manager.clone()),
+                outage: OutageGate::new(config.outage_cooldown),
                 instance: crate::token::random_hex(4),
                 auth,
                 config,
@@ -105,6 +108,26 @@ impl AppState {
     /// This instance's sockets.
     pub fn hub(&self) -> &Hub {
         &self.shared.hub
+    }
+
+    /// The one-outage-at-a-time gate of `POST /api/simulate-outage`.
+    pub fn outage_gate(&self) -> &OutageGate {
+        &self.shared.outage
+    }
+
+    /// Whether `POST /api/simulate-outage` exists: an outage hook, and someone allowed to
+    /// use it (any session in demo mode; the admin token otherwise).
+    pub fn outage_routed(&self) -> bool {
+        let c = &self.shared.config;
+        c.outage.is_some() && (matches!(c.auth, AuthMode::Demo) || c.admin_token.is_some())
+    }
+
+    /// Whether the page's "Simulate outage" control works for a logged-in user: demo mode
+    /// with an outage hook (with a real authenticator it needs the admin token, which the
+    /// page never has).
+    pub fn outage_for_sessions(&self) -> bool {
+        let c = &self.shared.config;
+        c.outage.is_some() && matches!(c.auth, AuthMode::Demo)
     }
 
     /// The agent.

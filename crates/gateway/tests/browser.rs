@@ -149,6 +149,7 @@ async fn the_status_panel_shows_an_outage_on_an_idle_gateway_and_its_recovery() 
     let frozen = server.clone();
     let gw = start_gateway(&server.url(), move |c| {
         c.outage_duration = Duration::from_secs(3);
+        c.outage_cooldown = Duration::from_secs(60);
         c.outage = Some(Arc::new(move |pause| {
             let server = frozen.clone();
             std::thread::spawn(move || {
@@ -190,6 +191,20 @@ async fn the_status_panel_shows_an_outage_on_an_idle_gateway_and_its_recovery() 
     assert!(
         recovered.contains("after Redis resumed (outage seen after"),
         "{recovered}"
+    );
+    // One outage at a time for everyone, then the cooldown: the button waits it out, and
+    // says so.
+    assert!(
+        recovered.contains("The next outage can start in"),
+        "{recovered}"
+    );
+    assert_eq!(
+        b.js(
+            "return document.getElementById('outage-btn').disabled",
+            json!([])
+        )
+        .await,
+        json!(true)
     );
     let band = b
         .js(

@@ -62,7 +62,7 @@ pub async fn status(State(app): State<AppState>, parts: Parts) -> impl IntoRespo
             agent: app.agent().name().to_string(),
             open_sockets: app.hub().socket_count(),
             subscribed: app.hub().is_subscribed(),
-            outage_control: app.config().outage.is_some(),
+            outage_control: app.outage_for_sessions(),
         },
     })
 }

@@ -24,8 +24,9 @@ use crate::extract::BODY_LIMIT;
 use crate::state::AppState;
 
 /// The gateway's routes on `state`. The outage route exists only when the caller provided an
-/// outage hook (embedded Redis), the admin routes only when an admin token is configured;
-/// otherwise they are a plain 404.
+/// outage hook (embedded Redis) and someone may use it (demo mode, or an admin token with a
+/// real authenticator), the admin routes only when an admin token is configured; otherwise
+/// they are a plain 404.
 pub fn router(state: AppState) -> Router {
     let mut r = Router::new()
         .route("/", get(page::index))
@@ -44,7 +45,7 @@ pub fn router(state: AppState) -> Router {
             "/ws",
             get(crate::ws::upgrade).route_layer(middleware::from_fn(crate::ws::count_upgrades)),
         );
-    if state.config().outage.is_some() {
+    if state.outage_routed() {
         r = r.route("/api/simulate-outage", post(outage::simulate));
     }
     if state.config().admin_token.is_some() {

@@ -175,9 +175,14 @@ const Status = (() => {
     if (o.recoveredAt != null) {
       text = "Recovered: serving again " + secs(Math.max(0, o.recoveredAt - o.resumesAt)) +
         " after Redis resumed (" + seen + ").";
-      clearInterval(st.tick);
-      st.tick = null;
-      el("outage-btn").disabled = false;
+      // One outage at a time for everyone, then a cooldown: the button waits it out.
+      if (now < o.nextAt) {
+        text += " The next outage can start in " + Math.ceil((o.nextAt - now) / 1000) + " s.";
+      } else {
+        clearInterval(st.tick);
+        st.tick = null;
+        el("outage-btn").disabled = false;
+      }
     }
     setText("outage-status", text);
   }
@@ -187,12 +192,14 @@ const Status = (() => {
     try {
       const r = await st.api("POST", "/api/simulate-outage");
       const now = Date.now();
-      st.outage = { pausedAt: now, resumesAt: now + r.paused_ms, seenAt: null, recoveredAt: null };
+      st.outage = { pausedAt: now, resumesAt: now + r.paused_ms, nextAt: now + r.paused_ms + (r.cooldown_ms || 0),
+        seenAt: null, recoveredAt: null };
       clearInterval(st.tick);
       st.tick = setInterval(showOutage, 100);
       showOutage();
     } catch (e) {
-      setText("outage-status", "Could not pause Redis: " + e.message);
+      // A refusal (another outage running, the cooldown, not allowed) in the gateway's words.
+      setText("outage-status", "Could not pause Redis: " + e.message + ".");
       el("outage-btn").disabled = false;
     }
   }
