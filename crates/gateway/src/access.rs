@@ -35,8 +35,9 @@ pub struct Session {
     pub fingerprint: String,
     /// Expiry, Unix ms (never later than the expiry of the JWT it came from).
     pub expires_at_ms: u64,
-    /// The credential the session came from (a JWT's `jti`), if any: re-checked against the
-    /// blacklist by [`Access::still_live`].
+    /// The credential the session came from (a JWT's `jti`, or the JWT's fingerprint when it
+    /// has none; never the JWT itself), if any: re-checked against the blacklist by
+    /// [`Access::still_live`], and revoked by logout.
     pub credential: Option<String>,
 }
 
@@ -153,17 +154,27 @@ impl Access {
         self.blacklist.is_revoked(credential).await
     }
 
-    /// Blacklists the token for the rest of its life, then deletes the session (read back
-    /// first: the store's `end` needs what it holds).
+    /// Ends a session for good: blacklists the credential it came from (a JWT, by its `jti`
+    /// or fingerprint) for the rest of that credential's life, so the same JWT cannot log in
+    /// again (nor keep any other session made from it); then blacklists the session token and
+    /// deletes the session (read back first: the store's `end` needs what it holds). In that
+    /// order: if a later step fails, every check already refuses what the earlier one revoked.
     pub async fn end_session(&self, token: &SessionToken) -> Result<(), Error> {
-        match self.sessions.check(token, &self.blacklist).await? {
-            Some(stored) => self
-                .sessions
-                .end(token, &stored, &self.blacklist)
-                .await
-                .map(|_| ()),
-            None => Ok(()),
+        let Some(stored) = self.sessions.check(token, &self.blacklist).await? else {
+            return Ok(());
+        };
+        if let Some(cred) = &stored.credential {
+            let until = stored.not_after_ms.unwrap_or(stored.expires_at_ms);
+            // At least a second: a credential in its last instant is still refused.
+            let left = until.saturating_sub(now_ms()).max(1000);
+            self.blacklist
+                .revoke(cred, Duration::from_millis(left))
+                .await?;
         }
+        self.sessions
+            .end(token, &stored, &self.blacklist)
+            .await
+            .map(|_| ())
     }
 
     /// The blacklist, for operators and tests that revoke credentials directly.

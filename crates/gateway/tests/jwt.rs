@@ -96,3 +96,75 @@ async fn an_open_socket_is_closed_with_1008_when_its_jwt_expires() {
     let after = gw.client.get("/api/threads", Some(&token)).await.unwrap();
     assert_eq!(after.status, 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_revokes_the_jwt_until_its_exp_so_it_cannot_log_in_again() {
+    let server = RedisServer::start().unwrap();
+    let gw = jwt_gateway(&server).await;
+    wait_ready(&gw).await;
+    let exp = now_s() + 600;
+    let with_jti = gateway::auth::jwt::sign_hs256(
+        &json!({"sub": "lea", "exp": exp, "jti": "jti-logout-1"}),
+        SECRET,
+    );
+    let without_jti = gateway::auth::jwt::sign_hs256(&json!({"sub": "lea", "exp": exp}), SECRET);
+    for (jwt, credential) in [
+        (&with_jti, "jti-logout-1".to_string()),
+        (&without_jti, gateway::token::fingerprint(&without_jti)),
+    ] {
+        let token = gw.client.login_with(&json!({"token": jwt})).await.unwrap();
+        let out = gw
+            .client
+            .post("/api/logout", Some(&token), &json!({}))
+            .await
+            .unwrap();
+        assert_eq!(out.status, 200, "{}", out.body);
+        let again = gw
+            .client
+            .post("/api/login", None, &json!({"token": jwt}))
+            .await
+            .unwrap();
+        assert_eq!(again.status, 401);
+        assert_eq!(
+            again.json(),
+            json!({"error": "unauthorized", "message": "this token has been revoked"})
+        );
+        // On the blacklist by its jti (or fingerprint), hashed, for what is left of its life.
+        let pttl: i64 = server
+            .cli(&["PTTL", &redis_ssot::keys::blacklist(&credential)])
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            (590_000..=600_000).contains(&pttl),
+            "the revocation lives {pttl} ms"
+        );
+    }
+    // The raw JWT is nowhere in Redis, neither as a key nor inside a value.
+    let keys = server.cli(&["--scan"]).unwrap();
+    for key in keys.lines().filter(|k| !k.is_empty()) {
+        assert!(
+            !key.contains(&with_jti) && !key.contains(&without_jti),
+            "{key}"
+        );
+        if server.cli(&["TYPE", key]).unwrap().trim() == "string" {
+            let v = server.cli(&["GET", key]).unwrap();
+            assert!(
+                !v.contains(&with_jti) && !v.contains(&without_jti),
+                "{key}: {v}"
+            );
+        }
+    }
+    // Another JWT of the same user still logs in.
+    let fresh = gateway::auth::jwt::sign_hs256(
+        &json!({"sub": "lea", "exp": exp, "jti": "jti-logout-2"}),
+        SECRET,
+    );
+    let r = gw
+        .client
+        .post("/api/login", None, &json!({"token": fresh}))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -2,8 +2,9 @@
 //!
 //! Login: rate limits first (per claimed username and per client IP, so neither one user's
 //! guessers nor one address can hammer the authenticator), then the authenticator, then the
-//! blacklist for the credential, then a new session. Logout: delete the session, blacklist the
-//! token, and close its open sockets on every instance with 1008.
+//! blacklist for the credential, then a new session. Logout: blacklist the credential the
+//! session came from (a JWT, until its `exp`: it cannot log in again) and the session token,
+//! delete the session, and close its open sockets on every instance with 1008.
 
 use axum::Json;
 use axum::extract::State;
