@@ -14,7 +14,7 @@
 //! | `gateway_ws_connections` | gauge: sockets open now | |
 //! | `gateway_ws_upgrades_accepted_total` | counter | |
 //! | `gateway_ws_upgrades_refused_total` | counter | `reason`: `not_ready` (503), `unauthorized` (401), `bad_request` (400), `rate_limited` (429) |
-//! | `gateway_ws_closes_total` | counter | `code`: 1000, 1001, 1006 (no close frame), 1008, 1011, ... |
+//! | `gateway_ws_closes_total` | counter | `code`: 1000, 1001, 1006 (no close frame), 1008, 1009 (a message past 1 MiB), 1011, ... |
 //! | `gateway_agent_runs_total` | counter | `outcome`: `completed`, `failed` |
 //! | `gateway_events_delivered_total` | counter: events sent to sockets | |
 //! | `gateway_events_replayed_total` | counter: those of them read back from the log (on connect, resume or after a gap) rather than pushed live | |

@@ -216,3 +216,45 @@ async fn a_bad_frame_is_refused_with_its_client_ref_and_the_field_named() {
     assert_eq!(e["message"], "text is required");
     assert_eq!(e["field"], "text");
 }
+
+/// The value of `gateway_ws_closes_total{code}` on `/metrics`, 0 when absent.
+async fn closes(gw: &Gateway, code: &str) -> u64 {
+    let body = gw.client.get("/metrics", None).await.unwrap().body;
+    let series = format!("gateway_ws_closes_total{{code=\"{code}\"}} ");
+    body.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_past_one_mib_is_closed_with_1009_and_a_reason_not_dropped() {
+    // Counted only with the recorder in place (as `serve` installs it first).
+    gateway::metrics::install().expect("the Prometheus recorder");
+    let server = RedisServer::start().unwrap();
+    let gw = start_gateway(&server.url(), |_| {}).await;
+    wait_ready(&gw).await;
+    let token = gw.client.login("bulky").await.unwrap();
+    assert_eq!(closes(&gw, "1009").await, 0);
+    for (i, size) in [(1 << 20) + 10, 4 << 20].into_iter().enumerate() {
+        let mut ws = gw.client.connect(&token, &[]).await.unwrap();
+        let welcome = next_json(&mut ws, Duration::from_secs(10)).await.unwrap();
+        assert_eq!(welcome["type"], "welcome");
+        // The send itself may fail once the gateway has closed: what counts is what comes back.
+        let _ = ws.send(Message::Text("x".repeat(size).into())).await;
+        let close = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match futures_util::StreamExt::next(&mut ws).await {
+                    Some(Ok(Message::Close(f))) => return f,
+                    Some(Ok(_)) => continue,
+                    other => panic!("{size} bytes: expected a close frame, got {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("closed within 10 s")
+        .expect("with a close frame");
+        assert_eq!(u16::from(close.code), 1009, "{size} bytes");
+        assert_eq!(close.reason.as_str(), "message larger than 1 MiB");
+        assert_eq!(closes(&gw, "1009").await, i as u64 + 1);
+    }
+}

@@ -80,9 +80,7 @@ pub async fn upgrade(
         )
     })?;
 
-    // Generous transport limit; the protocol limit (`max_frame_bytes`) is enforced per frame
-    // with an error event, so an oversized frame does not kill the socket.
-    let transport_limit = app.config().max_frame_bytes.saturating_mul(16).max(1 << 20);
+    let transport_limit = transport_limit(app.config());
     // Register, then position, both before answering the upgrade (see `socket::Start`).
     let guard = app
         .hub()
@@ -94,6 +92,39 @@ pub async fn upgrade(
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| socket::run(app, socket, who, resume, guard, start)))
+}
+
+/// The largest message a socket reads at all: 16 times the protocol limit, at least 1 MiB.
+/// Generous on purpose: a frame past the protocol limit (`max_frame_bytes`) gets a
+/// `frame_too_large` error event and the socket stays open; only one past this limit, which
+/// is not even read, closes the socket (1009, [`too_large_reason`]).
+pub fn transport_limit(config: &crate::GatewayConfig) -> usize {
+    config.max_frame_bytes.saturating_mul(16).max(1 << 20)
+}
+
+/// The close reason for a message past [`transport_limit`]: "message larger than 1 MiB".
+pub fn too_large_reason(limit: usize) -> String {
+    if limit.is_multiple_of(1 << 20) {
+        format!("message larger than {} MiB", limit >> 20)
+    } else {
+        format!("message larger than {limit} bytes")
+    }
+}
+
+/// Whether a read failed because the client's message is past [`transport_limit`]: decided
+/// on the error's type (tungstenite's `Capacity`, the source of axum's error), never on its
+/// text.
+pub fn is_too_large(e: &axum::Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|t| {
+            matches!(
+                t,
+                tungstenite::Error::Capacity(
+                    tungstenite::error::CapacityError::MessageTooLong { .. }
+                )
+            )
+        })
 }
 
 /// Counts upgrades: accepted (101), or refused before the upgrade by reason.

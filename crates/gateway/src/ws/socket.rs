@@ -24,6 +24,10 @@ use crate::state::AppState;
 /// Events read per XRANGE.
 const BATCH: usize = 200;
 
+/// How long a socket closed for an oversized message lingers before it is dropped (see
+/// `Conn::close_too_large`).
+const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The socket was closed by the peer or failed; stop the loop.
 struct Gone;
 
@@ -141,6 +145,9 @@ async fn run_loop(conn: &mut Conn, guard: &mut SocketGuard) -> Result<(), Gone> 
                     crate::metrics::count_close(frame.map_or(close_code::STATUS, |f| f.code));
                     return conn.acknowledge_close().await;
                 }
+                Some(Err(e)) if super::is_too_large(&e) => {
+                    return conn.close_too_large().await;
+                }
                 None | Some(Err(_)) => {
                     crate::metrics::count_close(close_code::ABNORMAL);
                     return Err(Gone);
@@ -206,6 +213,24 @@ impl Conn {
             reason: reason.into(),
         };
         let _ = self.socket.send(Message::Close(Some(frame))).await;
+        Err(Gone)
+    }
+
+    /// Closes with 1009 and a plain reason when the client sent a message past the transport
+    /// limit (which is not read: its header says how long it is). The close frame is flushed,
+    /// then the socket lingers a moment before it is dropped: dropping a TCP socket with
+    /// unread input (the rest of that message) resets the connection at once, and a reset
+    /// can overtake the close frame, which the client would then see as 1006.
+    async fn close_too_large(&mut self) -> Result<(), Gone> {
+        crate::metrics::count_close(close_code::SIZE);
+        let limit = super::transport_limit(self.app.config());
+        tracing::debug!(user = %self.who.session.user, limit, "message past the transport limit; closing with 1009");
+        let frame = CloseFrame {
+            code: close_code::SIZE,
+            reason: super::too_large_reason(limit).into(),
+        };
+        let _ = self.socket.send(Message::Close(Some(frame))).await;
+        tokio::time::sleep(CLOSE_LINGER).await;
         Err(Gone)
     }
 
