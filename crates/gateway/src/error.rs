@@ -113,6 +113,17 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    /// 401 at login: the credential is on the blacklist (logged out, or revoked by an
+    /// operator). Its own constructor so that the login metric can tell it from a bad
+    /// credential.
+    pub fn revoked() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this token has been revoked",
+        )
+    }
+
     /// 404: not found, or not yours (the two are deliberately indistinguishable).
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)

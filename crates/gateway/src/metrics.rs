@@ -19,7 +19,7 @@
 //! | `gateway_events_delivered_total` | counter: events sent to sockets | |
 //! | `gateway_events_replayed_total` | counter: those of them read back from the log (on connect, resume or after a gap) rather than pushed live | |
 //! | `gateway_http_requests_total` | counter | `route`, `status` |
-//! | `gateway_logins_total` | counter | `outcome` |
+//! | `gateway_logins_total` | counter: every login attempt | `outcome`: `ok`, `invalid_request` (400, 413, 415), `unauthorized`, `revoked`, `rate_limited`, `unavailable` (503), `error` (500) |
 //! | `gateway_messages_total` | counter | `outcome`: `accepted`, `rate_limited`, `too_many_in_flight`, `unknown_thread`, `invalid`, `redis_unavailable`, `session_ended` |
 
 use std::sync::OnceLock;
@@ -58,6 +58,74 @@ pub const MESSAGE_OUTCOMES: [&str; 7] = [
     "redis_unavailable",
     "session_ended",
 ];
+
+/// How a login attempt ended (the `outcome` label of `gateway_logins_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// A session was made.
+    Ok,
+    /// The body could not be read, or a field is missing or wrong (400, 413, 415).
+    InvalidRequest,
+    /// The credential was refused (401).
+    Unauthorized,
+    /// The credential is on the blacklist (401).
+    Revoked,
+    /// Past the per-user or per-IP login limit (429).
+    RateLimited,
+    /// Redis could not serve the checks (503).
+    Unavailable,
+    /// Anything else (500).
+    Error,
+}
+
+impl LoginOutcome {
+    /// Every outcome, each a series from the start.
+    pub const ALL: [LoginOutcome; 7] = [
+        LoginOutcome::Ok,
+        LoginOutcome::InvalidRequest,
+        LoginOutcome::Unauthorized,
+        LoginOutcome::Revoked,
+        LoginOutcome::RateLimited,
+        LoginOutcome::Unavailable,
+        LoginOutcome::Error,
+    ];
+
+    /// The outcome a refusal stands for, by its status (a revocation by its own shape,
+    /// [`crate::ApiError::revoked`]).
+    pub fn of(e: &crate::ApiError) -> LoginOutcome {
+        use axum::http::StatusCode as S;
+        if *e == crate::ApiError::revoked() {
+            return LoginOutcome::Revoked;
+        }
+        match e.status {
+            S::BAD_REQUEST | S::PAYLOAD_TOO_LARGE | S::UNSUPPORTED_MEDIA_TYPE => {
+                LoginOutcome::InvalidRequest
+            }
+            S::UNAUTHORIZED => LoginOutcome::Unauthorized,
+            S::TOO_MANY_REQUESTS => LoginOutcome::RateLimited,
+            S::SERVICE_UNAVAILABLE => LoginOutcome::Unavailable,
+            _ => LoginOutcome::Error,
+        }
+    }
+
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            LoginOutcome::Ok => "ok",
+            LoginOutcome::InvalidRequest => "invalid_request",
+            LoginOutcome::Unauthorized => "unauthorized",
+            LoginOutcome::Revoked => "revoked",
+            LoginOutcome::RateLimited => "rate_limited",
+            LoginOutcome::Unavailable => "unavailable",
+            LoginOutcome::Error => "error",
+        }
+    }
+}
+
+/// Counts one login attempt.
+pub fn count_login(outcome: LoginOutcome) {
+    metrics::counter!(LOGINS, "outcome" => outcome.label()).increment(1);
+}
 
 /// The close codes whose series exist from the start, so a dashboard (and the test that
 /// 1011 stays 0 through an outage) sees them at 0 rather than missing.
@@ -126,13 +194,19 @@ pub fn describe() {
         "Chat events sent to WebSockets from the stored log (on connect, resume or after a gap) rather than pushed live."
     );
     describe_counter!(HTTP_REQUESTS, "HTTP requests by route and status code.");
-    describe_counter!(LOGINS, "Logins by outcome.");
+    describe_counter!(
+        LOGINS,
+        "Login attempts, every one, by outcome: ok, invalid_request, unauthorized, revoked, rate_limited, unavailable, error."
+    );
     describe_counter!(
         MESSAGES,
         "Chat messages (user_message frames) by outcome: accepted, or why they were refused (nothing of a refused message is stored)."
     );
     for outcome in MESSAGE_OUTCOMES {
         metrics::counter!(MESSAGES, "outcome" => outcome).increment(0);
+    }
+    for outcome in LoginOutcome::ALL {
+        metrics::counter!(LOGINS, "outcome" => outcome.label()).increment(0);
     }
     for code in WATCHED_CLOSE_CODES {
         metrics::counter!(WS_CLOSES, "code" => code.to_string()).increment(0);

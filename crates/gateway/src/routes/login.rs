@@ -15,26 +15,44 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, Authed, ClientIp};
 use crate::state::AppState;
 
-/// `POST /api/login` → `{"token", "user_id", "expires_in"}`.
+/// `POST /api/login` → `{"token", "user_id", "expires_in"}`. Every attempt is counted in
+/// `gateway_logins_total` with its outcome (see [`crate::metrics::count_login`]), a body that
+/// could not be read included: a dashboard of logins that only counts successes hides an
+/// attack.
 pub async fn login(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    ApiJson(req): ApiJson<LoginRequest>,
+    body: Result<ApiJson<LoginRequest>, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let answer = match body {
+        Ok(ApiJson(req)) => attempt(&app, ip, &req).await,
+        Err(e) => Err(e),
+    };
+    crate::metrics::count_login(match &answer {
+        Ok(_) => crate::metrics::LoginOutcome::Ok,
+        Err(e) => crate::metrics::LoginOutcome::of(e),
+    });
+    answer
+}
+
+/// One login attempt whose body was read.
+async fn attempt(
+    app: &AppState,
+    ip: std::net::IpAddr,
+    req: &LoginRequest,
 ) -> Result<Json<Value>, ApiError> {
     app.access()
         .check_login_rate(req.username.as_ref(), ip)
         .await?;
-    let identity = app.authenticator().authenticate(&req).await?;
+    let identity = app.authenticator().authenticate(req).await?;
     let mut revoked = false;
     for cred in identity.credential_id.iter().chain(req.token.iter()) {
         revoked |= app.access().is_revoked(cred).await?;
     }
     if revoked {
-        metrics::counter!(crate::metrics::LOGINS, "outcome" => "revoked").increment(1);
-        return Err(ApiError::unauthorized("this token has been revoked"));
+        return Err(ApiError::revoked());
     }
     let (token, session) = app.access().create_session(&identity).await?;
-    metrics::counter!(crate::metrics::LOGINS, "outcome" => "ok").increment(1);
     tracing::info!(user = %session.user, session = %crate::token::fingerprint(&session.fingerprint), "login");
     let left_ms = session
         .expires_at_ms
