@@ -43,7 +43,14 @@ pub struct ApiError {
     pub field: Option<&'static str>,
     /// The size limit that was exceeded, in bytes (413).
     pub limit_bytes: Option<usize>,
+    /// For a 401 about a bearer token that was presented: RFC 6750's `error` code in the
+    /// `WWW-Authenticate` challenge (`invalid_token`). Every 401 carries the challenge;
+    /// without a token presented it names only the realm, as the RFC asks.
+    pub bearer_error: Option<&'static str>,
 }
+
+/// The realm named in every `WWW-Authenticate: Bearer` challenge.
+pub const REALM: &str = "redis-ssot";
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
@@ -54,6 +61,7 @@ impl ApiError {
             retry_after: None,
             field: None,
             limit_bytes: None,
+            bearer_error: None,
         }
     }
 
@@ -111,6 +119,15 @@ impl ApiError {
     /// 401: no valid session.
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 401 for a bearer token that was presented and is not (or no longer) valid: the
+    /// challenge says `error="invalid_token"` (RFC 6750 §3.1).
+    pub fn invalid_token(message: impl Into<String>) -> ApiError {
+        ApiError {
+            bearer_error: Some("invalid_token"),
+            ..ApiError::unauthorized(message)
+        }
     }
 
     /// 401 at login: the credential is on the blacklist (logged out, or revoked by an
@@ -219,6 +236,15 @@ impl IntoResponse for ApiError {
             }
         }
         let mut resp = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            let challenge = match self.bearer_error {
+                Some(code) => format!("Bearer realm=\"{REALM}\", error=\"{code}\""),
+                None => format!("Bearer realm=\"{REALM}\""),
+            };
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
         if let Some(after) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&retry_secs(after).to_string())
         {
@@ -237,6 +263,23 @@ mod tests {
         let resp = ApiError::rate_limited(Duration::from_millis(1500)).into_response();
         assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(resp.headers()[header::RETRY_AFTER], "2");
+    }
+
+    #[test]
+    fn every_401_challenges_for_a_bearer_token_and_names_an_invalid_one() {
+        let missing = ApiError::unauthorized("missing token").into_response();
+        assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            missing.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"redis-ssot\""
+        );
+        let invalid = ApiError::invalid_token("unknown token").into_response();
+        assert_eq!(
+            invalid.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"redis-ssot\", error=\"invalid_token\""
+        );
+        let other = ApiError::not_found("x").into_response();
+        assert!(other.headers().get(header::WWW_AUTHENTICATE).is_none());
     }
 
     #[test]

@@ -193,7 +193,7 @@ impl FromRequestParts<AppState> for Authed {
         let token = bearer_token(parts).ok_or_else(|| {
             ApiError::unauthorized("missing token: send Authorization: Bearer <token>")
         })?;
-        let refused = || ApiError::unauthorized("unknown, expired or revoked token");
+        let refused = || ApiError::invalid_token("unknown, expired or revoked token");
         let token = SessionToken::parse(&token).map_err(|_| refused())?;
         let session = app
             .access()
@@ -227,12 +227,13 @@ impl FromRequestParts<AppState> for Admin {
             return Err(ApiError::not_found("no such route"));
         }
         if Admin::present(parts, app) {
-            Ok(Admin)
-        } else {
-            Err(ApiError::unauthorized(
-                "admin token required: send Authorization: Bearer <admin token>",
-            ))
+            return Ok(Admin);
         }
+        let message = "admin token required: send Authorization: Bearer <admin token>";
+        Err(match bearer_header(parts) {
+            Some(_) => ApiError::invalid_token(message),
+            None => ApiError::unauthorized(message),
+        })
     }
 }
 

@@ -279,3 +279,43 @@ async fn the_socket_door_refuses_with_json_before_any_upgrade() {
         json!({"error": "bad_request", "message": "unknown query parameter \"since\"; this address takes token, last_event_id, epoch"}),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_401_carries_a_bearer_challenge_naming_an_invalid_token() {
+    let server = testkit::RedisServer::start().unwrap();
+    let gw = start_gateway(&server.url(), |_| {}).await;
+    wait_ready(&gw).await;
+    let missing = gw.client.get("/api/threads", None).await.unwrap();
+    assert_eq!(missing.status, 401);
+    assert_eq!(
+        missing.header("www-authenticate"),
+        Some("Bearer realm=\"redis-ssot\"")
+    );
+    assert_eq!(
+        missing.json(),
+        serde_json::json!({"error": "unauthorized", "message": "missing token: send Authorization: Bearer <token>"})
+    );
+    let unknown = gw
+        .client
+        .get("/api/threads", Some(&"0".repeat(64)))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status, 401);
+    assert_eq!(
+        unknown.header("www-authenticate"),
+        Some("Bearer realm=\"redis-ssot\", error=\"invalid_token\"")
+    );
+    assert_eq!(
+        unknown.json(),
+        serde_json::json!({"error": "unauthorized", "message": "unknown, expired or revoked token"})
+    );
+    // The WebSocket upgrade too, refused before it.
+    let ws = loadgen::request(gw.client.addr(), "GET", "/ws?token=nope", None, None)
+        .await
+        .unwrap();
+    assert_eq!(ws.status, 401);
+    assert_eq!(
+        ws.header("www-authenticate"),
+        Some("Bearer realm=\"redis-ssot\", error=\"invalid_token\"")
+    );
+}

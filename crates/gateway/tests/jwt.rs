@@ -168,3 +168,27 @@ async fn logout_revokes_the_jwt_until_its_exp_so_it_cannot_log_in_again() {
         .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwt_whose_exp_is_not_whole_seconds_is_refused_saying_so() {
+    let server = RedisServer::start().unwrap();
+    let gw = jwt_gateway(&server).await;
+    wait_ready(&gw).await;
+    for exp in [json!(1e30), json!("soon")] {
+        let jwt = gateway::auth::jwt::sign_hs256(&json!({"sub": "kai", "exp": exp}), SECRET);
+        let r = gw
+            .client
+            .post("/api/login", None, &json!({"token": jwt}))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 401, "exp {exp}");
+        assert_eq!(
+            r.json(),
+            json!({"error": "unauthorized", "message": "invalid token: exp must be a whole number of seconds since 1970"})
+        );
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer realm=\"redis-ssot\"")
+        );
+    }
+}

@@ -32,18 +32,60 @@ struct Header {
     alg: String,
 }
 
-#[derive(Deserialize)]
+/// The claims the gateway reads, each checked on its own so a refusal says which claim is
+/// wrong and how (serde's derive would say "invalid type: floating point `1e30`, expected
+/// u64", or one message for every claim).
 struct Claims {
     sub: String,
     exp: u64,
-    #[serde(default)]
     nbf: Option<u64>,
-    #[serde(default)]
     iss: Option<String>,
-    #[serde(default)]
     aud: Option<serde_json::Value>,
-    #[serde(default)]
     jti: Option<String>,
+}
+
+impl Claims {
+    /// Reads the claims from the decoded payload; `Err` is the reason, in plain words.
+    fn read(payload: &[u8]) -> Result<Claims, String> {
+        let mut map = match serde_json::from_slice::<serde_json::Value>(payload) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err("the claims are not a JSON object".into()),
+        };
+        let mut take = |name: &str| map.remove(name).filter(|v| !v.is_null());
+        let sub = match take("sub") {
+            None => return Err("sub is required (the user)".into()),
+            Some(serde_json::Value::String(s)) => s,
+            Some(_) => return Err("sub must be text (the user)".into()),
+        };
+        let exp = match take("exp") {
+            None => return Err("exp is required (when the token expires)".into()),
+            Some(v) => seconds("exp", &v)?,
+        };
+        let nbf = take("nbf").map(|v| seconds("nbf", &v)).transpose()?;
+        let iss = take("iss").map(|v| text("iss", v)).transpose()?;
+        let jti = take("jti").map(|v| text("jti", v)).transpose()?;
+        Ok(Claims {
+            sub,
+            exp,
+            nbf,
+            iss,
+            aud: take("aud"),
+            jti,
+        })
+    }
+}
+
+/// A NumericDate claim: whole seconds since 1970 that fit in 64 bits.
+fn seconds(name: &str, v: &serde_json::Value) -> Result<u64, String> {
+    v.as_u64()
+        .ok_or_else(|| format!("{name} must be a whole number of seconds since 1970"))
+}
+
+fn text(name: &str, v: serde_json::Value) -> Result<String, String> {
+    match v {
+        serde_json::Value::String(s) => Ok(s),
+        _ => Err(format!("{name} must be text")),
+    }
 }
 
 impl JwtAuthenticator {
@@ -80,12 +122,14 @@ impl JwtAuthenticator {
         mac.update(p.as_bytes());
         mac.verify_slice(&decode(s)?)
             .map_err(|_| bad("signature mismatch"))?;
-        let claims: Claims = serde_json::from_slice(&decode(p)?)
-            .map_err(|_| bad("bad claims (sub and exp are required)"))?;
-        if claims.exp + LEEWAY_SECS < now {
+        let claims = Claims::read(&decode(p)?).map_err(|why| bad(&why))?;
+        if claims.exp.saturating_add(LEEWAY_SECS) < now {
             return Err(bad("expired"));
         }
-        if claims.nbf.is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(LEEWAY_SECS))
+        {
             return Err(bad("not yet valid"));
         }
         if let Some(want) = &self.issuer
@@ -197,6 +241,41 @@ mod tests {
         assert_eq!(
             auth().verify(&none, NOW).unwrap_err().message,
             "invalid token: only HS256 is accepted"
+        );
+    }
+
+    #[test]
+    fn a_wrong_claim_is_named_with_what_it_must_be() {
+        let message = |claims: serde_json::Value| {
+            auth()
+                .verify(&sign_hs256(&claims, b"s3cret"), NOW)
+                .unwrap_err()
+                .message
+        };
+        let exp = "invalid token: exp must be a whole number of seconds since 1970";
+        assert_eq!(message(json!({"sub": "alice", "exp": 1e30})), exp);
+        assert_eq!(message(json!({"sub": "alice", "exp": "soon"})), exp);
+        assert_eq!(message(json!({"sub": "alice", "exp": -1})), exp);
+        assert_eq!(message(json!({"sub": "alice", "exp": 1.5})), exp);
+        assert_eq!(
+            message(json!({"sub": "alice"})),
+            "invalid token: exp is required (when the token expires)"
+        );
+        assert_eq!(
+            message(json!({"exp": NOW + 60})),
+            "invalid token: sub is required (the user)"
+        );
+        assert_eq!(
+            message(json!({"sub": 7, "exp": NOW + 60})),
+            "invalid token: sub must be text (the user)"
+        );
+        assert_eq!(
+            message(json!({"sub": "alice", "exp": NOW + 60, "nbf": "now"})),
+            "invalid token: nbf must be a whole number of seconds since 1970"
+        );
+        assert_eq!(
+            message(json!(["not", "an", "object"])),
+            "invalid token: the claims are not a JSON object"
         );
     }
 
