@@ -42,8 +42,9 @@ pub struct ServeArgs {
     /// Verify HS256 JWTs with this secret instead of the demo username login.
     #[arg(long, env = "REDIS_SSOT_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
-    /// Enables the admin routes (`POST /api/admin/reconnect`, `/api/admin/breaker/reset`)
-    /// for this token (at least 16 characters), sent as `Authorization: Bearer <token>`.
+    /// Enables the admin routes (`POST /api/admin/reconnect`, `/api/admin/breaker/reset`, and
+    /// in JWT mode `/api/simulate-outage`) for this token (at least 16 characters), sent as
+    /// `Authorization: Bearer <token>`.
     #[arg(long, env = "REDIS_SSOT_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 }
