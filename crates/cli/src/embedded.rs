@@ -55,6 +55,8 @@ struct Shared {
     stopping: AtomicBool,
     args: Vec<OsString>,
     probe: Probe,
+    /// Started with `--data-dir` (AOF): a restart brings the data back.
+    persisted: bool,
 }
 
 impl Shared {
@@ -119,6 +121,7 @@ impl EmbeddedRedis {
             stopping: AtomicBool::new(false),
             args,
             probe,
+            persisted: data_dir.is_some(),
         });
         let watcher = {
             let shared = shared.clone();
@@ -202,6 +205,12 @@ fn watch(shared: &Shared) {
         };
         tracing::error!(
             %status,
+            data = if shared.persisted {
+                "kept (AOF in --data-dir)"
+            } else {
+                "lost: nothing is persisted without --data-dir, so every session, thread and \
+                 limit is gone and users must log in again"
+            },
             "the embedded redis-server exited; starting it again on the same socket"
         );
         loop {

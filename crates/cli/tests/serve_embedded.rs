@@ -85,16 +85,30 @@ fn a_killed_embedded_server_is_logged_and_started_again() {
     unsafe {
         libc::kill(first[0] as libc::pid_t, libc::SIGKILL);
     }
-    wait_for("a new child, ready again", Duration::from_secs(30), || {
-        let now = children(gw_pid);
-        now.len() == 1 && now[0] != first[0] && ready(&url)
-    });
+    // The watcher logs the restart once the new server answers its PING, which can be a
+    // moment after the manager has already reconnected to it.
+    wait_for(
+        "a new child, ready again, logged",
+        Duration::from_secs(30),
+        || {
+            let now = children(gw_pid);
+            now.len() == 1
+                && now[0] != first[0]
+                && ready(&url)
+                && std::fs::read_to_string(&log)
+                    .is_ok_and(|t| t.contains("the embedded redis-server is running again"))
+        },
+    );
     let second = children(gw_pid)[0];
 
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
         text.contains("the embedded redis-server exited; starting it again on the same socket")
             && text.contains("signal: 9"),
+        "{text}"
+    );
+    assert!(
+        text.contains("data=\"lost: nothing is persisted without --data-dir"),
         "{text}"
     );
     assert!(

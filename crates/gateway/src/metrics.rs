@@ -129,7 +129,7 @@ pub fn count_login(outcome: LoginOutcome) {
 
 /// The close codes whose series exist from the start, so a dashboard (and the test that
 /// 1011 stays 0 through an outage) sees them at 0 rather than missing.
-pub const WATCHED_CLOSE_CODES: [u16; 4] = [1000, 1001, 1008, 1011];
+pub const WATCHED_CLOSE_CODES: [u16; 5] = [1000, 1001, 1008, 1009, 1011];
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
