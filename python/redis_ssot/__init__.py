@@ -60,13 +60,14 @@ def _block_timeout(command: str, timeout: Any) -> float:
     return float(timeout)
 
 
-class RedisManager(_native.Client):
-    """The process's Redis manager (asyncio). Get it from :func:`init` or
-    :func:`get_redis_manager`; every command method returns an awaitable."""
+class _BlockingWaits(_native.Client):
+    """The blocking commands of both managers (asyncio and :mod:`redis_ssot.sync`): each runs
+    on a dedicated connection and needs a positive ``timeout`` (redis-py's default of 0 would
+    wait forever; here a missing one is a ``TypeError``, a bad one a ``ValueError``).
+    Cancelling an asyncio await gives the connection back."""
 
     def blpop(self, keys: Any, timeout: Any = _NO_TIMEOUT) -> Any:
-        """BLPOP on a dedicated connection: ``(key, value)``, or ``None`` after ``timeout``
-        seconds (required and positive). Cancelling the await gives the connection back."""
+        """BLPOP: ``(key, value)``, or ``None`` after ``timeout`` seconds."""
         return super().blpop(keys, _block_timeout("blpop", timeout))
 
     def brpop(self, keys: Any, timeout: Any = _NO_TIMEOUT) -> Any:
@@ -74,16 +75,20 @@ class RedisManager(_native.Client):
         return super().brpop(keys, _block_timeout("brpop", timeout))
 
     def brpoplpush(self, src: Any, dst: Any, timeout: Any = _NO_TIMEOUT) -> Any:
-        """BRPOPLPUSH on a dedicated connection: the element moved, or ``None`` after
-        ``timeout`` seconds (required and positive, as for :meth:`blpop`)."""
+        """BRPOPLPUSH: the element moved, or ``None`` after ``timeout`` seconds."""
         return super().brpoplpush(src, dst, _block_timeout("brpoplpush", timeout))
 
     def blmove(
         self, first_list: Any, second_list: Any, timeout: Any = _NO_TIMEOUT, src: str = "LEFT", dest: str = "RIGHT"
     ) -> Any:
-        """BLMOVE on a dedicated connection: as ``lmove``, waiting up to ``timeout`` seconds
-        (required and positive) for an element; ``None`` if none came."""
+        """BLMOVE: as ``lmove``, waiting up to ``timeout`` seconds for an element; ``None``
+        if none came."""
         return super().blmove(first_list, second_list, _block_timeout("blmove", timeout), src, dest)
+
+
+class RedisManager(_BlockingWaits):
+    """The process's Redis manager (asyncio). Get it from :func:`init` or
+    :func:`get_redis_manager`; every command method returns an awaitable."""
 
     async def scan_iter(
         self, match: Any = None, count: Optional[int] = None, _type: Any = None

@@ -21,33 +21,13 @@ import collections
 from typing import Any, Dict, Iterator, Optional
 
 from . import _native
-from . import _NO_TIMEOUT, _block_timeout, _decoding, _view  # type: ignore[attr-defined]
+from . import _BlockingWaits, _decoding, _view  # type: ignore[attr-defined]
 from .errors import *  # noqa: F401,F403
 from .errors import Closed
 
 
-class RedisManager(_native.Client):
+class RedisManager(_BlockingWaits):
     """The process's Redis manager, blocking. Every command returns its value."""
-
-    def blpop(self, keys: Any, timeout: Any = _NO_TIMEOUT) -> Any:
-        """BLPOP: ``(key, value)``, or ``None`` after ``timeout`` seconds (required, positive)."""
-        return super().blpop(keys, _block_timeout("blpop", timeout))
-
-    def brpop(self, keys: Any, timeout: Any = _NO_TIMEOUT) -> Any:
-        """BRPOP, as :meth:`blpop`."""
-        return super().brpop(keys, _block_timeout("brpop", timeout))
-
-    def brpoplpush(self, src: Any, dst: Any, timeout: Any = _NO_TIMEOUT) -> Any:
-        """BRPOPLPUSH on a dedicated connection: the element moved, or ``None`` after
-        ``timeout`` seconds (required and positive, as for :meth:`blpop`)."""
-        return super().brpoplpush(src, dst, _block_timeout("brpoplpush", timeout))
-
-    def blmove(
-        self, first_list: Any, second_list: Any, timeout: Any = _NO_TIMEOUT, src: str = "LEFT", dest: str = "RIGHT"
-    ) -> Any:
-        """BLMOVE on a dedicated connection: as ``lmove``, waiting up to ``timeout`` seconds
-        (required and positive) for an element; ``None`` if none came."""
-        return super().blmove(first_list, second_list, _block_timeout("blmove", timeout), src, dest)
 
     def scan_iter(self, match: Any = None, count: Optional[int] = None, _type: Any = None) -> Iterator[Any]:
         """Every key matching ``match`` (SCAN, never KEYS)."""
